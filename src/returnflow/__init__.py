@@ -1,0 +1,1 @@
+"""Returnflow: open-source returns management (reverse logistics)."""
