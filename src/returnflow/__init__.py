@@ -1,1 +1,5 @@
-"""Returnflow: open-source returns management (reverse logistics)."""
+"""Returnflow: open-source returns management (reverse logistics) for e-commerce."""
+
+from returnflow.adapters import currencies as _currencies
+
+_currencies.install()

@@ -1,0 +1,1 @@
+"""Adapters: database, carriers, payments, notifications, importers. Each implements a port."""

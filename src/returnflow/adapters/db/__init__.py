@@ -1,0 +1,1 @@
+"""Database adapter: tables, mapping, repositories, unit of work, outbox, Alembic migrations."""

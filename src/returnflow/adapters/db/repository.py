@@ -1,0 +1,158 @@
+"""Repository: loading and saving orders, RMAs, stock movements and outbox messages.
+
+Locks: state changes read their rows ``FOR UPDATE`` (PostgreSQL; SQLite serialises writers anyway) in a
+fixed order, order before RMA, so two requests can never both pass a check and both act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, insert, select
+from sqlalchemy.orm import Session
+
+from returnflow.adapters.db import tables as t
+from returnflow.domain.events import ReturnEvent
+from returnflow.domain.orders import Order
+from returnflow.domain.returns import ReturnAuthorization
+from returnflow.domain.statuses import ReturnStatus
+
+#: RMA statuses whose units no longer count as returned (the customer may ask again).
+VOID_STATUSES = (ReturnStatus.REJECTED.value, ReturnStatus.CANCELLED.value)
+
+
+@dataclass(frozen=True)
+class RmaFilter:
+    """Filters for listing RMAs; every field optional."""
+
+    status: str | None = None
+    customer_id: str | None = None
+    order_number: str | None = None
+    sku: str | None = None
+    return_center_code: str | None = None
+    query: str | None = None
+    requested_from: datetime | None = None
+    requested_to: datetime | None = None
+
+
+class Repository:
+    """Data access for one unit of work's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- orders ------------------------------------------------------------------------------
+    def order_by_number(self, order_number: str, *, for_update: bool = False) -> Order | None:
+        stmt = select(Order).where(t.orders.c.order_number == order_number)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def order(self, order_id: int) -> Order | None:
+        return self.session.get(Order, order_id)
+
+    def customer_email(self, customer_id: str) -> str | None:
+        return self.session.execute(select(t.customers.c.email).where(t.customers.c.id == customer_id)).scalar()
+
+    def returned_quantities(self, order_id: int) -> dict[int, int]:
+        """order line id -> units on RMAs of the order that are not rejected or cancelled."""
+        rows = self.session.execute(
+            select(t.return_lines.c.order_line_id, func.sum(t.return_lines.c.quantity))
+            .join(t.return_authorizations, t.return_authorizations.c.id == t.return_lines.c.rma_id)
+            .where(t.return_authorizations.c.order_id == order_id)
+            .where(t.return_authorizations.c.status.not_in(VOID_STATUSES))
+            .group_by(t.return_lines.c.order_line_id))
+        return {int(line_id): int(units) for line_id, units in rows}
+
+    def refunded_units(self, order_id: int) -> dict[int, int]:
+        """order line id -> units already settled (accepted units of settled RMAs of the order)."""
+        rows = self.session.execute(
+            select(t.return_lines.c.order_line_id, func.sum(t.return_lines.c.quantity_received))
+            .join(t.return_authorizations, t.return_authorizations.c.id == t.return_lines.c.rma_id)
+            .where(t.return_authorizations.c.order_id == order_id)
+            .where(t.return_authorizations.c.status.in_([ReturnStatus.SETTLED.value, ReturnStatus.CLOSED.value]))
+            .where(t.return_lines.c.acceptance_status == "accepted")
+            .group_by(t.return_lines.c.order_line_id))
+        return {int(line_id): int(units) for line_id, units in rows}
+
+    # -- RMAs --------------------------------------------------------------------------------
+    def next_rma_number(self) -> str:
+        """Allocate a unique, human-friendly RMA number (``RMA-000042``) without races.
+
+        An INSERT into an identity table is atomic on every database, unlike random-then-check.
+        """
+        result = self.session.execute(insert(t.rma_numbers).values(claimed_at=datetime.now(UTC)))
+        return f"RMA-{int(result.inserted_primary_key[0]):06d}"
+
+    def add_rma(self, rma: ReturnAuthorization) -> None:
+        self.session.add(rma)
+
+    def rma_by_number(self, number: str, *, for_update: bool = False) -> ReturnAuthorization | None:
+        stmt = select(ReturnAuthorization).where(t.return_authorizations.c.number == number)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def _filtered(self, stmt: Select[Any], f: RmaFilter) -> Select[Any]:
+        c = t.return_authorizations.c
+        if f.status:
+            stmt = stmt.where(c.status == f.status)
+        if f.customer_id:
+            stmt = stmt.where(c.customer_id == f.customer_id)
+        if f.order_number:
+            stmt = stmt.where(c.order_number == f.order_number)
+        if f.return_center_code:
+            stmt = stmt.where(c.return_center_code == f.return_center_code)
+        if f.requested_from:
+            stmt = stmt.where(c.requested_at >= f.requested_from)
+        if f.requested_to:
+            stmt = stmt.where(c.requested_at < f.requested_to)
+        if f.sku:
+            stmt = stmt.where(c.id.in_(select(t.return_lines.c.rma_id).where(t.return_lines.c.sku == f.sku)))
+        if f.query:
+            q = f.query.strip()
+            stmt = stmt.where(c.number.ilike(f"%{q}%") | c.order_number.ilike(f"%{q}%")
+                              | (c.customer_id == q)
+                              | c.id.in_(select(t.return_lines.c.rma_id).where(t.return_lines.c.sku == q)))
+        return stmt
+
+    def list_rmas(self, f: RmaFilter, *, offset: int, limit: int) -> tuple[int, Sequence[ReturnAuthorization]]:
+        """(total matching, one page newest first)."""
+        total = self.session.execute(self._filtered(select(func.count()).select_from(t.return_authorizations), f)
+                                     ).scalar_one()
+        stmt = self._filtered(select(ReturnAuthorization), f).order_by(
+            t.return_authorizations.c.requested_at.desc(), t.return_authorizations.c.id.desc())
+        return int(total), self.session.scalars(stmt.offset(offset).limit(limit)).all()
+
+    # -- inventory and outbox ----------------------------------------------------------------
+    def add_stock_movement(self, *, sku: str, location_code: str, quantity: int, reason: str,
+                           rma_number: str | None, at: datetime) -> None:
+        self.session.execute(insert(t.stock_movements).values(
+            sku=sku, location_code=location_code, quantity=quantity, reason=reason, rma_number=rma_number,
+            occurred_at=at))
+
+    def stock_level(self, sku: str, location_code: str) -> int:
+        return int(self.session.execute(select(func.coalesce(func.sum(t.stock_movements.c.quantity), 0))
+                                        .where(t.stock_movements.c.sku == sku)
+                                        .where(t.stock_movements.c.location_code == location_code)).scalar_one())
+
+    def return_center_exists(self, code: str) -> bool:
+        return self.session.execute(select(t.return_centers.c.code).where(t.return_centers.c.code == code)
+                                    ).first() is not None
+
+    def add_outbox(self, messages: Iterable[tuple[str, dict[str, Any]]], *, at: datetime) -> None:
+        """Write side-effect messages in the same transaction as the change that causes them."""
+        rows = [{"topic": topic, "payload": payload, "created_at": at, "status": "pending", "attempts": 0,
+                 "next_attempt_at": at} for topic, payload in messages]
+        if rows:
+            self.session.execute(insert(t.outbox), rows)
+
+
+def event_payload(rma: ReturnAuthorization, event: ReturnEvent) -> dict[str, Any]:
+    """The JSON body of an RMA event as it leaves through the outbox (webhooks, emails)."""
+    return {"type": event.name, "rma_number": rma.number, "order_number": rma.order_number,
+            "customer_id": rma.customer_id, "status": event.to_status, "actor": event.actor,
+            "occurred_at": event.occurred_at.isoformat(), "data": event.data}

@@ -1,0 +1,1 @@
+"""Importers of orders and returns from shop exports."""

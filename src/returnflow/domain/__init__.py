@@ -1,0 +1,1 @@
+"""The returns domain: pure rules, standard library only (see README.md)."""

@@ -1,0 +1,1 @@
+"""Services: one function = one use case = one unit of work = one transaction."""

@@ -1,0 +1,271 @@
+"""Return use cases: request, authorize, reject, label, scan, receive, inspect, refund, cancel, close.
+
+Each function opens one unit of work, locks what it changes (order before RMA), calls the domain,
+writes the new audit events and their outbox messages in the same transaction, and commits. A domain
+error propagates before ``commit()``, so a refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from returnflow.adapters.db.repository import event_payload
+from returnflow.adapters.db.unit_of_work import UnitOfWork
+from returnflow.domain import inspection, policy as policy_rules
+from returnflow.domain.errors import InvalidInput, NotEligible, NotFound
+from returnflow.domain.money import share_of_units
+from returnflow.domain.orders import LineKind, Order, check_returnable
+from returnflow.domain.policy import ReturnPolicy, Verdict
+from returnflow.domain.refunds import quote_line
+from returnflow.domain.returns import ReturnAuthorization, ReturnLine
+from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution
+
+UowFactory = Callable[[], UnitOfWork]
+
+
+@dataclass(frozen=True)
+class RequestedLine:
+    """One line of a return request: the order line (by id or SKU), units, reason, optional comment."""
+
+    quantity: int
+    reason: str
+    order_line_id: int | None = None
+    sku: str | None = None
+    reason_detail: str = ""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _verify_customer(order: Order, proof: str, repo_email: str | None) -> None:
+    proof = (proof or "").strip().lower()
+    if not proof or proof not in {order.customer_email.lower(), order.customer_id.lower(),
+                                  (repo_email or "").lower()}:
+        # Same words as an unknown order: the answer must not reveal which orders exist.
+        raise NotFound("no order matches that order number and email")
+
+
+def _finish(uow: UnitOfWork, rma: ReturnAuthorization, events_before: int) -> ReturnAuthorization:
+    new = rma.events[events_before:]
+    uow.session.flush()
+    uow.repo.add_outbox([("rma.event", event_payload(rma, e)) for e in new], at=new[-1].occurred_at if new else _now())
+    uow.commit()
+    return rma
+
+
+def find_order(uow_factory: UowFactory, *, order_number: str, proof: str) -> tuple[Order, dict[int, int]]:
+    """The order and, per order line id, units already on live returns. ``proof``: email or customer id.
+
+    Raises:
+        NotFound: unknown order, or the proof does not match (same message for both).
+    """
+    with uow_factory() as uow:
+        order = uow.repo.order_by_number(order_number.strip())
+        if order is None:
+            raise NotFound("no order matches that order number and email")
+        _verify_customer(order, proof, uow.repo.customer_email(order.customer_id))
+        return order, uow.repo.returned_quantities(order.id or 0)
+
+
+def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, lines: list[RequestedLine],
+                   actor: str, policy: ReturnPolicy, at: datetime | None = None, channel: str = "api",
+                   auto_decide: bool = True) -> ReturnAuthorization:
+    """Open an RMA for units of one order, then let the policy authorize it or send it to review.
+
+    Raises:
+        NotFound: unknown order or wrong proof.
+        InvalidInput / QuantityExceedsReturnable: unknown line, non-goods line, bad quantity.
+        NotEligible: a hard policy check failed (reasons listed); nothing is stored.
+    """
+    at = at or _now()
+    with uow_factory() as uow:
+        order = uow.repo.order_by_number(order_number.strip(), for_update=True)
+        if order is None:
+            raise NotFound("no order matches that order number and email")
+        _verify_customer(order, proof, uow.repo.customer_email(order.customer_id))
+        returned = uow.repo.returned_quantities(order.id or 0)
+        by_id = {line.id: line for line in order.lines}
+        rma_lines, verdict = [], policy_rules.Eligibility()
+        for requested in lines:
+            if requested.quantity is None or requested.quantity < 1:
+                raise InvalidInput(f"quantity must be at least 1, got {requested.quantity}")
+            if requested.order_line_id is not None:
+                line = by_id.get(requested.order_line_id)
+            else:
+                matches = [l for l in order.lines if l.sku == requested.sku and l.kind == LineKind.GOODS]
+                line = matches[0] if len(matches) == 1 else None
+                if len(matches) > 1:
+                    raise InvalidInput(f"SKU {requested.sku} is on several lines; name the order line id")
+            if line is None:
+                raise InvalidInput(f"order {order.order_number} has no line "
+                                   f"{requested.order_line_id if requested.order_line_id is not None else requested.sku}")
+            if not requested.reason or not requested.reason.strip():
+                raise InvalidInput(f"a return reason is required for {line.sku}")
+            already = returned.get(line.id or 0, 0)
+            verdict = verdict.merge(policy_rules.check_line(policy, order=order, line=line, requested_at=at))
+            if line.kind == LineKind.GOODS:
+                check_returnable(sku=line.sku, bought=line.quantity, already_returned=already,
+                                 requested=requested.quantity)
+            paid = share_of_units(line.paid_total(order.currency), quantity=line.quantity, units_before=already,
+                                  units=requested.quantity, currency=order.currency)
+            rma_lines.append(ReturnLine(order_line_id=line.id or 0, sku=line.sku, description=line.description,
+                                        quantity=requested.quantity, reason=requested.reason.strip(),
+                                        reason_detail=requested.reason_detail, paid_amount=paid))
+        if verdict.verdict == Verdict.NOT_ELIGIBLE:
+            raise NotEligible("; ".join(verdict.reasons), verdict.reasons)
+        rma = ReturnAuthorization.request(number=uow.repo.next_rma_number(), order_id=order.id or 0,
+                                          order_number=order.order_number, customer_id=order.customer_id,
+                                          currency=order.currency, lines=rma_lines, actor=actor, at=at,
+                                          channel=channel)
+        rma.policy_version = policy.version
+        rma.decision = "; ".join(verdict.reasons) or "eligible under the return policy"
+        if auto_decide:
+            if verdict.verdict == Verdict.ELIGIBLE:
+                rma.authorize(actor="system:policy", at=at, note="auto-approved by policy")
+            else:
+                rma.send_to_review(actor="system:policy", at=at, reasons=verdict.reasons)
+        uow.repo.add_rma(rma)
+        return _finish(uow, rma, 0)
+
+
+def _act(uow_factory: UowFactory, number: str, action: Callable[[UnitOfWork, ReturnAuthorization], None]
+         ) -> ReturnAuthorization:
+    with uow_factory() as uow:
+        rma = uow.repo.rma_by_number(number.strip(), for_update=True)
+        if rma is None:
+            raise NotFound(f"no return authorization {number}")
+        before = len(rma.events)
+        action(uow, rma)
+        return _finish(uow, rma, before)
+
+
+def get_rma(uow_factory: UowFactory, number: str) -> ReturnAuthorization:
+    """The RMA with its lines and events. Raises ``NotFound``."""
+    with uow_factory() as uow:
+        rma = uow.repo.rma_by_number(number.strip())
+        if rma is None:
+            raise NotFound(f"no return authorization {number}")
+        return rma
+
+
+def authorize(uow_factory: UowFactory, number: str, *, actor: str, note: str = "") -> ReturnAuthorization:
+    return _act(uow_factory, number, lambda uow, rma: rma.authorize(actor=actor, at=_now(), note=note))
+
+
+def reject(uow_factory: UowFactory, number: str, *, actor: str, reason: str) -> ReturnAuthorization:
+    return _act(uow_factory, number, lambda uow, rma: rma.reject(actor=actor, at=_now(), reason=reason))
+
+
+def cancel(uow_factory: UowFactory, number: str, *, actor: str, reason: str = "") -> ReturnAuthorization:
+    return _act(uow_factory, number, lambda uow, rma: rma.cancel(actor=actor, at=_now(), reason=reason))
+
+
+def close(uow_factory: UowFactory, number: str, *, actor: str) -> ReturnAuthorization:
+    return _act(uow_factory, number, lambda uow, rma: rma.close(actor=actor, at=_now()))
+
+
+def builtin_tracking_code(rma_number: str) -> str:
+    """Deterministic tracking code of the built-in carrier: ``RF`` + 12 digits derived from the RMA number."""
+    digest = int(hashlib.sha256(rma_number.encode()).hexdigest(), 16) % 10**12
+    return f"RF{digest:012d}"
+
+
+def issue_label(uow_factory: UowFactory, number: str, *, actor: str, return_center_code: str | None = None,
+                carrier: str = "returnflow", tracking_code: str | None = None) -> ReturnAuthorization:
+    """Record a label for the RMA (the built-in carrier makes its tracking code from the RMA number)."""
+    def action(uow: UnitOfWork, rma: ReturnAuthorization) -> None:
+        center = return_center_code or rma.return_center_code
+        if center and not uow.repo.return_center_exists(center):
+            raise InvalidInput(f"unknown return center {center}")
+        rma.issue_label(actor=actor, at=_now(), carrier=carrier,
+                        tracking_code=tracking_code or builtin_tracking_code(rma.number), return_center_code=center)
+    return _act(uow_factory, number, action)
+
+
+def record_scan(uow_factory: UowFactory, number: str, *, scan: str, actor: str, location: str = "",
+                at: datetime | None = None) -> ReturnAuthorization:
+    try:
+        scan_value = CarrierScan(scan)
+    except ValueError:
+        raise InvalidInput(f"unknown carrier scan {scan!r}; use one of {[s.value for s in CarrierScan]}") from None
+    return _act(uow_factory, number, lambda uow, rma: rma.record_scan(actor=actor, at=at or _now(),
+                                                                      scan=scan_value, location=location))
+
+
+def receive(uow_factory: UowFactory, number: str, *, quantities: dict[int, int], return_center_code: str,
+            actor: str, complete: bool = True) -> ReturnAuthorization:
+    """Count the units of a parcel at ``return_center_code``. Raises ``InvalidInput`` for an unknown center."""
+    def action(uow: UnitOfWork, rma: ReturnAuthorization) -> None:
+        if not uow.repo.return_center_exists(return_center_code):
+            raise InvalidInput(f"unknown return center {return_center_code}")
+        rma.receive(actor=actor, at=_now(), quantities=quantities, return_center_code=return_center_code,
+                    complete=complete)
+    return _act(uow_factory, number, action)
+
+
+def inspect_line(uow_factory: UowFactory, number: str, *, line_id: int, grade: str, actor: str,
+                 disposition: str | None = None, accept: bool = True, note: str = "",
+                 rules: tuple[inspection.DispositionRule, ...] = inspection.DEFAULT_DISPOSITION_RULES
+                 ) -> ReturnAuthorization:
+    """Grade one line; the disposition defaults to the rule table's proposal. A restock posts a stock
+    movement of the received units at the return center that received the parcel.
+
+    Raises:
+        InvalidInput: unknown grade or disposition; an override without a note.
+    """
+    try:
+        grade_value = Grade(grade)
+    except ValueError:
+        raise InvalidInput(f"unknown grade {grade!r}; use one of A, B, C, D") from None
+    proposed = inspection.propose_disposition(grade_value, rules=rules)
+    try:
+        chosen = Disposition(disposition) if disposition else proposed
+    except ValueError:
+        raise InvalidInput(f"unknown disposition {disposition!r}") from None
+    if chosen != proposed and not note.strip():
+        raise InvalidInput(f"overriding the proposed disposition '{proposed}' with '{chosen}' needs a reason")
+
+    def action(uow: UnitOfWork, rma: ReturnAuthorization) -> None:
+        line = rma.line(line_id)
+        already = line.inspected
+        rma.inspect(actor=actor, at=_now(), line_id=line_id, grade=grade_value, disposition=chosen,
+                    accept=accept, note=note)
+        if line.restock and not already and rma.return_center_code:
+            uow.repo.add_stock_movement(sku=line.sku, location_code=rma.return_center_code,
+                                        quantity=line.quantity_received, reason="return_restock",
+                                        rma_number=rma.number, at=_now())
+    return _act(uow_factory, number, action)
+
+
+def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str = "refund",
+           reference: str = "") -> ReturnAuthorization:
+    """Settle an inspected RMA: refund (or credit) the received and accepted units, never more than was
+    paid for them (cumulative rounding per order line, see ``domain.money.share_of_units``).
+
+    Raises:
+        IllegalTransition: not inspected, or already settled (a retry never refunds twice).
+    """
+    try:
+        resolution_value = Resolution(resolution)
+    except ValueError:
+        raise InvalidInput(f"unknown resolution {resolution!r}") from None
+
+    def action(uow: UnitOfWork, rma: ReturnAuthorization) -> None:
+        order = uow.repo.order(rma.order_id)
+        assert order is not None
+        done = uow.repo.refunded_units(rma.order_id)
+        by_id = {line.id: line for line in order.lines}
+        amounts = {}
+        for line in rma.lines:
+            units = line.quantity_accepted
+            order_line = by_id[line.order_line_id]
+            quote = quote_line(order_line, currency=rma.currency, units=units,
+                               units_already_refunded=done.get(line.order_line_id, 0))
+            amounts[line.id or 0] = min(quote.amount, line.paid_amount) if units else quote.amount
+            done[line.order_line_id] = done.get(line.order_line_id, 0) + units
+        rma.settle(actor=actor, at=_now(), resolution=resolution_value, amounts=amounts, reference=reference)
+    return _act(uow_factory, number, action)
