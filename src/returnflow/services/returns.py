@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from returnflow.adapters.db.repository import event_payload
 from returnflow.adapters.db.unit_of_work import UnitOfWork
@@ -257,15 +258,24 @@ def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str 
     def action(uow: UnitOfWork, rma: ReturnAuthorization) -> None:
         order = uow.repo.order(rma.order_id)
         assert order is not None
-        done = uow.repo.refunded_units(rma.order_id)
-        by_id = {line.id: line for line in order.lines}
-        amounts = {}
-        for line in rma.lines:
-            units = line.quantity_accepted
-            order_line = by_id[line.order_line_id]
-            quote = quote_line(order_line, currency=rma.currency, units=units,
-                               units_already_refunded=done.get(line.order_line_id, 0))
-            amounts[line.id or 0] = min(quote.amount, line.paid_amount) if units else quote.amount
-            done[line.order_line_id] = done.get(line.order_line_id, 0) + units
+        amounts = refund_amounts(rma, order, uow.repo.refunded_units(rma.order_id))
         rma.settle(actor=actor, at=_now(), resolution=resolution_value, amounts=amounts, reference=reference)
     return _act(uow_factory, number, action)
+
+
+def refund_amounts(rma: ReturnAuthorization, order: Order, refunded_units: dict[int, int]) -> dict[int, Decimal]:
+    """Return line id -> amount for the received and accepted units of ``rma``.
+
+    ``refunded_units`` (order line id -> units already settled on other RMAs) is updated in place, so a
+    caller settling many RMAs of one order in a row can pass the same dict.
+    """
+    by_id = {line.id: line for line in order.lines}
+    amounts: dict[int, Decimal] = {}
+    for line in rma.lines:
+        units = line.quantity_accepted
+        before = refunded_units.get(line.order_line_id, 0)
+        quote = quote_line(by_id[line.order_line_id], currency=rma.currency, units=units,
+                           units_already_refunded=before)
+        amounts[line.id or 0] = min(quote.amount, line.paid_amount)
+        refunded_units[line.order_line_id] = before + units
+    return amounts

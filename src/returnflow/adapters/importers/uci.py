@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, insert, select
 
 from returnflow.adapters.db import tables as t
+from returnflow.adapters.db.bulk import bulk_insert
 from returnflow.adapters.importers.uci_codes import line_kind
 from returnflow.domain.orders import LineKind
 from returnflow.domain.money import share_of_units
@@ -116,11 +117,13 @@ def import_uci(engine: Engine, path: Path, *, rejects_path: Path, progress: Any 
     rejects: list[tuple[int, str, list[str]]] = []
     customers: dict[str, tuple[str, str]] = {}
     orders: dict[str, dict[str, Any]] = {}
-    lines: list[dict[str, Any]] = []
+    lines: list[tuple[Any, ...]] = []
     purchases: dict[tuple[str, str], deque[_Purchase]] = defaultdict(deque)
     # (credit note, order number) -> order line number -> [units, requested_at, rows]
     returns: dict[tuple[str, str], dict[int, list[Any]]] = defaultdict(dict)
     line_count: Counter[str] = Counter()
+    dates: dict[str, datetime] = {}
+    prices: dict[str, Decimal] = {}
 
     def reject(number: int, reason: str, row: list[str]) -> None:
         rejects.append((number, reason, row))
@@ -136,8 +139,12 @@ def import_uci(engine: Engine, path: Path, *, rejects_path: Path, progress: Any 
         invoice, code, description, qty_text, date_text, price_text, customer_text, country = row
         try:
             quantity = int(qty_text)
-            placed = datetime.fromisoformat(date_text).replace(tzinfo=LONDON).astimezone(UTC)
-            price = Decimal(price_text)
+            placed = dates.get(date_text)
+            if placed is None:
+                placed = dates[date_text] = datetime.fromisoformat(date_text).replace(tzinfo=LONDON).astimezone(UTC)
+            price = prices.get(price_text)
+            if price is None:
+                price = prices[price_text] = Decimal(price_text)
         except (ValueError, InvalidOperation):
             reject(number, "unparseable quantity, date or price", row)
             continue
@@ -201,9 +208,7 @@ def import_uci(engine: Engine, path: Path, *, rejects_path: Path, progress: Any 
         customers.setdefault(customer, (order["customer_email"], country))
         line_count[invoice] += 1
         line_number = line_count[invoice]
-        lines.append({"order_number": invoice, "line_number": line_number, "sku": code,
-                      "description": (description or "")[:255], "quantity": quantity, "unit_price": price,
-                      "kind": str(kind)})
+        lines.append((invoice, line_number, code, (description or "")[:255], quantity, price, kind.value))
         if kind == LineKind.GOODS:
             purchases[(customer, code)].append(_Purchase(invoice, line_number, quantity, price, quantity))
         report.rows_imported += 1
@@ -224,7 +229,7 @@ def _write_rejects(path: Path, rejects: list[tuple[int, str, list[str]]]) -> Non
 
 
 def _store(engine: Engine, report: ImportReport, *, sha: str, path: Path, customers: dict[str, tuple[str, str]],
-           orders: dict[str, dict[str, Any]], lines: list[dict[str, Any]],
+           orders: dict[str, dict[str, Any]], lines: list[tuple[Any, ...]],
            returns: dict[tuple[str, str], dict[int, list[Any]]]) -> None:
     """Write everything in one transaction (all or nothing)."""
     now = datetime.now(UTC)
@@ -238,13 +243,10 @@ def _store(engine: Engine, report: ImportReport, *, sha: str, path: Path, custom
             conn.execute(insert(t.orders), list(orders.values()))
         order_ids = dict(conn.execute(select(t.orders.c.order_number, t.orders.c.id)
                                       .where(t.orders.c.source == "uci")).all())
-        rows = []
-        for line in lines:
-            row = dict(line)
-            row["order_id"] = order_ids[row.pop("order_number")]
-            rows.append(row)
-        for start in range(0, len(rows), 50000):
-            conn.execute(insert(t.order_lines), rows[start:start + 50000])
+        zero = Decimal(0)
+        rows = [(order_ids[line[0]], *line[1:], zero, zero, zero) for line in lines]
+        bulk_insert(conn, t.order_lines, ["order_id", "line_number", "sku", "description", "quantity", "unit_price",
+                                          "kind", "line_discount", "order_discount", "tax_amount"], rows)
         report.customers, report.orders, report.order_lines = len(new_customers), len(orders), len(lines)
         _store_returns(conn, report, order_ids=order_ids, orders=orders, returns=returns, at=now)
         conn.execute(insert(t.import_batches).values(

@@ -1,0 +1,56 @@
+"""Return centers: the default network used by the demo and a fresh install."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+
+from returnflow.adapters.db import tables as t
+from returnflow.adapters.db.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ReturnCenter:
+    """A return center: where parcels are received, inspected and restocked."""
+
+    code: str
+    name: str
+    address: str
+    postal_code: str
+    country: str
+    latitude: Decimal
+    longitude: Decimal
+    capabilities: tuple[str, ...]
+    daily_capacity: int
+    handling_cost: Decimal
+
+
+DEFAULT_CENTERS = (
+    ReturnCenter("RC-UK-01", "Returnflow Returns Centre Daventry", "Royal Oak Way South, Daventry", "NN11 8PQ",
+                 "United Kingdom", Decimal("52.2565"), Decimal("-1.1627"), ("general", "homeware", "refurbishment"),
+                 2000, Decimal("1.20")),
+    ReturnCenter("RC-EU-01", "Returnflow Returns Centre Venlo", "Columbusweg 1, Venlo", "5928 LA", "Netherlands",
+                 Decimal("51.3943"), Decimal("6.1553"), ("general", "homeware"), 800, Decimal("1.50")),
+)
+
+
+def ensure_default_centers(uow: UnitOfWork) -> None:
+    """Insert the default centers that are missing (idempotent; caller commits)."""
+    have = set(uow.session.execute(select(t.return_centers.c.code)).scalars())
+    rows = [{"code": c.code, "name": c.name, "address": c.address, "postal_code": c.postal_code,
+             "country": c.country, "latitude": c.latitude, "longitude": c.longitude,
+             "capabilities": list(c.capabilities), "daily_capacity": c.daily_capacity,
+             "handling_cost": c.handling_cost} for c in DEFAULT_CENTERS if c.code not in have]
+    if rows:
+        uow.session.execute(insert(t.return_centers), rows)
+
+
+def list_centers(uow: UnitOfWork) -> list[dict[str, object]]:
+    return [dict(r._mapping) for r in uow.session.execute(select(t.return_centers).order_by(t.return_centers.c.code))]
+
+
+def center_for_country(country: str) -> str:
+    """The demo's routing before a network plan exists: UK returns to Daventry, the rest to Venlo."""
+    return "RC-UK-01" if country in ("United Kingdom", "Channel Islands", "EIRE") else "RC-EU-01"
