@@ -15,7 +15,7 @@ def postal_code_coordinates(postal_code: str, country: str) -> tuple[float, floa
     if country.upper() != "US":
         return None
     try:
-        matches = zipcodes.matching(postal_code.strip()[:5])
+        matches = zipcodes.matching(postal_code.strip()[:5])  # type: ignore[no-untyped-call]
     except (TypeError, ValueError):
         return None
     if not matches:

@@ -44,7 +44,8 @@ SHIPMENT = Shipment(
 
 def render(pdf: bytes, dpi: int = 300) -> Image.Image:
     document = pypdfium2.PdfDocument(pdf)
-    return document[0].render(scale=dpi / 72).to_pil()
+    image: Image.Image = document[0].render(scale=dpi / 72).to_pil()
+    return image
 
 
 def test_label_is_one_4_by_6_inch_page_whose_barcodes_decode_to_tracking_code_and_rma_number() -> None:
@@ -116,3 +117,16 @@ def test_void_accepts_builtin_labels_and_rejects_foreign_ids() -> None:
     with pytest.raises(CarrierRejected):
         carrier.void_label("shp_123")
     assert carrier.voided_label_ids == {label.tracking_code}
+
+
+def test_every_adapter_satisfies_the_carrier_port() -> None:
+    from returnflow.adapters.carriers.base import Carrier
+    from returnflow.adapters.carriers.easypost import EasyPostCarrier, EasyPostSettings
+    from returnflow.adapters.carriers.shippo import ShippoCarrier, ShippoSettings
+
+    carriers: list[Carrier] = [
+        BuiltinCarrier(),
+        EasyPostCarrier(EasyPostSettings(api_key="k")),
+        ShippoCarrier(ShippoSettings(api_token="t")),
+    ]
+    assert all(isinstance(carrier, Carrier) for carrier in carriers)

@@ -105,9 +105,9 @@ def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 def test_outside_the_us_the_distance_model_prices_great_circle_km_and_kg() -> None:
     paris, berlin = (48.8566, 2.3522), (52.5200, 13.4050)
-    model = DistanceRateModel(base=Decimal("5"), per_km=Decimal("0.01"), per_kg=Decimal("1"), currency="EUR")
+    model = DistanceRateModel(base=Decimal(5), per_km=Decimal("0.01"), per_kg=Decimal(1), currency="EUR")
     estimate = estimate_return_shipping_cost(
-        "75001", "FR", "10115", "DE", Decimal("2"),
+        "75001", "FR", "10115", "DE", Decimal(2),
         origin_coordinates=paris, dest_coordinates=berlin, distance_model=model,
     )
     expected = Decimal(5 + 0.01 * haversine_km(paris, berlin) + 2).quantize(Decimal("0.01"))
@@ -118,4 +118,4 @@ def test_outside_the_us_the_distance_model_prices_great_circle_km_and_kg() -> No
 
 def test_outside_the_us_without_coordinates_there_is_no_rate() -> None:
     with pytest.raises(RateNotAvailable):
-        estimate_return_shipping_cost("75001", "FR", "10115", "DE", Decimal("2"))
+        estimate_return_shipping_cost("75001", "FR", "10115", "DE", Decimal(2))

@@ -80,7 +80,7 @@ class BuiltinCarrier:
     def __init__(
         self,
         *,
-        scale: Decimal = Decimal("1"),
+        scale: Decimal = Decimal(1),
         distance_model: DistanceRateModel | None = None,
         coordinates: CoordinatesLookup = postal_code_coordinates,
         tracking_events: TrackingEventLog | None = None,

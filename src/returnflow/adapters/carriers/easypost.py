@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import easypost
-from easypost.errors import EasyPostError
+from easypost.easypost_client import EasyPostClient
+from easypost.errors.general.easypost_error import EasyPostError
 
 from returnflow.adapters.carriers.base import (
     Address,
@@ -109,7 +109,7 @@ class EasyPostCarrier:
 
     def __init__(self, settings: EasyPostSettings) -> None:
         self._settings = settings
-        self._client = easypost.EasyPostClient(
+        self._client = EasyPostClient(
             settings.api_key, api_base=settings.api_base, timeout=settings.timeout_s  # type: ignore[arg-type]
         )
 

@@ -256,7 +256,7 @@ def estimate_return_shipping_cost(
     dest_country: str,
     weight_kg: Decimal,
     *,
-    scale: Decimal = Decimal("1"),
+    scale: Decimal = Decimal(1),
     origin_coordinates: tuple[float, float] | None = None,
     dest_coordinates: tuple[float, float] | None = None,
     distance_model: DistanceRateModel | None = None,

@@ -40,7 +40,7 @@ class RetryPolicy:
 
 def parse_timestamp(value: str) -> dt.datetime:
     """An ISO 8601 timestamp from a carrier API as aware UTC; a naive one is taken as UTC (EasyPost's rule)."""
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    parsed = dt.datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.astimezone(dt.UTC)

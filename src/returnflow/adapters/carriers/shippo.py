@@ -89,8 +89,9 @@ def _address(address: Address) -> dict[str, str]:
 def _messages(body: Any) -> str:
     """Human text from a Shippo error or object body: `detail`, `messages[].text`, or field -> [errors]."""
     if isinstance(body, dict):
-        if isinstance(body.get("detail"), str):
-            return body["detail"]
+        detail = body.get("detail")
+        if isinstance(detail, str):
+            return detail
         texts = [m.get("text", "") for m in body.get("messages") or [] if isinstance(m, dict)]
         if any(texts):
             return "; ".join(text for text in texts if text)
