@@ -1,0 +1,1 @@
+"""Network planning: facility location models (the only importer of the solver)."""
