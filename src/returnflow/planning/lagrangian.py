@@ -69,12 +69,18 @@ def knapsacks(problem: FacilityProblem, multipliers: np.ndarray) -> tuple[np.nda
 
 
 def cover_subproblem(
-    problem: FacilityProblem, values: np.ndarray, *, lower: np.ndarray, upper: np.ndarray
+    problem: FacilityProblem,
+    values: np.ndarray,
+    *,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    counts: tuple[int, int] | None = None,
 ) -> tuple[float, np.ndarray]:
     """min sum v_i y_i s.t. sum s_i y_i >= D, lower <= y <= upper, |y| <= max_open: (value, y (m,)).
 
     Exact when the problem is uncapacitated or all capacities are equal; otherwise the LP relaxation of the
-    covering knapsack (max_open ignored), a lower bound. Returns (inf, y) when no y is feasible.
+    covering knapsack (max_open and counts ignored), a lower bound. Returns (inf, y) when no y is feasible.
+    counts: (fewest, most) open centers, applied in the exact case only.
     """
     m = len(values)
     y = lower.astype(float).copy()
@@ -86,6 +92,8 @@ def cover_subproblem(
     equal = problem.capacitated and np.all(capacities == capacities[0])
     if not problem.capacitated or equal:
         required = 0 if not problem.capacitated else max(0, math.ceil(need / capacities[0] - 1e-9))
+        if counts is not None:
+            required, limit = max(required, counts[0]), min(limit, counts[1])
         count = int(y.sum())
         for i in free:
             if count < required or (values[i] < 0 and count < limit):
@@ -109,17 +117,30 @@ def cover_subproblem(
     return float(values @ y), y
 
 
-def evaluate(problem: FacilityProblem, multipliers: np.ndarray, *, lower: np.ndarray, upper: np.ndarray) -> LagrangianState:
+def evaluate(
+    problem: FacilityProblem,
+    multipliers: np.ndarray,
+    *,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    counts: tuple[int, int] | None = None,
+) -> LagrangianState:
     """L(lambda) with its minimisers, reduced costs and subgradient."""
     values, assignment, reduced = knapsacks(problem, multipliers)
-    outer, y = cover_subproblem(problem, values, lower=lower, upper=upper)
+    outer, y = cover_subproblem(problem, values, lower=lower, upper=upper, counts=counts)
     bound = float(multipliers.sum()) + outer
     subgradient = 1.0 - y @ assignment
     return LagrangianState(multipliers, bound, values, y, assignment, reduced, subgradient)
 
 
 def fix_centers(
-    problem: FacilityProblem, state: LagrangianState, incumbent: float, *, lower: np.ndarray, upper: np.ndarray
+    problem: FacilityProblem,
+    state: LagrangianState,
+    incumbent: float,
+    *,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    counts: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Centers whose opposite state provably costs more than the incumbent: new (lower, upper) y bounds.
 
@@ -135,13 +156,35 @@ def fix_centers(
             trial_upper[i] = 0.0
         else:
             trial_lower[i] = 1.0
-        outer, _ = cover_subproblem(problem, state.center_values, lower=trial_lower, upper=trial_upper)
+        outer, _ = cover_subproblem(problem, state.center_values, lower=trial_lower, upper=trial_upper, counts=counts)
         if base + outer > incumbent + 1e-7 * max(1.0, abs(incumbent)):
             if opened:
                 lower[i] = 1.0
             else:
                 upper[i] = 0.0
     return lower, upper
+
+
+def count_range(
+    problem: FacilityProblem, state: LagrangianState, incumbent: float, *, lower: np.ndarray, upper: np.ndarray
+) -> tuple[int, int] | None:
+    """Numbers k of open centers for which L restricted to |y| = k does not exceed the incumbent.
+
+    Only when all capacities are equal (the cover is then a count and the restricted bound exact); a plan
+    costing <= incumbent opens between the returned (fewest, most) centers; (1, 0) when none can;
+    None when not applicable.
+    """
+    capacities = problem.effective_capacities
+    if not problem.capacitated or not np.all(capacities == capacities[0]):
+        return None
+    base = float(state.multipliers.sum())
+    feasible = [
+        k
+        for k in range(problem.shape[0] + 1)
+        if base + cover_subproblem(problem, state.center_values, lower=lower, upper=upper, counts=(k, k))[0]
+        <= incumbent + 1e-7 * max(1.0, abs(incumbent))
+    ]
+    return (min(feasible), max(feasible)) if feasible else (1, 0)
 
 
 def link_bounds(state: LagrangianState, incumbent: float) -> np.ndarray:

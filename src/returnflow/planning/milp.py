@@ -42,6 +42,7 @@ def solve_milp(
     link_bounds: np.ndarray | None = None,
     start: tuple[np.ndarray, np.ndarray] | None = None,
     cutoff: float | None = None,
+    open_count: tuple[int, int] | None = None,
     verbose: bool = False,
 ) -> MilpResult:
     """Solve the (restricted) problem as a MILP with HiGHS.
@@ -55,6 +56,7 @@ def solve_milp(
         link_bounds: (m, n) valid upper bounds u_ij on x_ij (x_ij <= u_ij y_i is added).
         start: (y (m,), x (m, n)) a feasible solution handed to HiGHS as its first incumbent.
         cutoff: only solutions with objective <= cutoff are of interest ("cutoff" status if none).
+        open_count: (fewest, most) centers open, a range proven by the Lagrangian count bounds.
 
     Returns:
         MilpResult with bound = HiGHS' dual bound (the MIP's proven lower bound).
@@ -122,12 +124,15 @@ def solve_milp(
         row_lower.append(float(demands.sum()))
         row_upper.append(math.inf)
         next_row += 1
-    if problem.max_open is not None:
+    if problem.max_open is not None or open_count is not None:
         rows.append(np.full(m, next_row))
         cols.append(np.arange(m))
         values.append(np.ones(m))
-        row_lower.append(-math.inf)
-        row_upper.append(float(problem.max_open))
+        row_lower.append(-math.inf if open_count is None else float(open_count[0]))
+        upper_count = problem.max_open if open_count is None else open_count[1]
+        if problem.max_open is not None:
+            upper_count = min(upper_count, problem.max_open)
+        row_upper.append(float(upper_count))
         next_row += 1
 
     all_rows = np.concatenate(rows).astype(np.int32)

@@ -60,15 +60,20 @@ def plan_network(
     # survives the reductions); otherwise no plan costs <= U, so U is a new lower bound and the guess grows.
     for factor in (5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 3e-2, 1e-1, math.inf):
         limit = bound * (1 + factor) if math.isfinite(factor) else math.inf
-        if best is not None and best[0] <= bound * (1 + 2 * factor):
+        if best is not None and best[0] <= bound * (1 + 3 * factor):
             limit = best[0]  # an incumbent close to the bound: prove it directly
         if not math.isfinite(limit):
             break
         remaining = time_limit - (time.perf_counter() - started)
         if remaining <= 0.5:
             break
-        fixed_lower, fixed_upper = lagrangian.fix_centers(problem, state, limit, lower=lower, upper=upper)
-        fixed_state = lagrangian.evaluate(problem, state.multipliers, lower=fixed_lower, upper=fixed_upper)
+        counts = lagrangian.count_range(problem, state, limit, lower=lower, upper=upper)
+        if counts is not None and counts[0] > counts[1]:
+            notes.append(f"limit {limit:.3f}: no count of open centers has a Lagrangian bound below it")
+            bound = max(bound, limit)
+            continue
+        fixed_lower, fixed_upper = lagrangian.fix_centers(problem, state, limit, lower=lower, upper=upper, counts=counts)
+        fixed_state = lagrangian.evaluate(problem, state.multipliers, lower=fixed_lower, upper=fixed_upper, counts=counts)
         start = None
         if best is not None and np.all(best[1] >= fixed_lower) and np.all(best[1] <= fixed_upper):
             start = (best[1], best[2])
@@ -81,10 +86,11 @@ def plan_network(
             open_upper=fixed_upper,
             link_bounds=lagrangian.link_bounds(fixed_state, limit),
             start=start,
+            open_count=counts,
         )
         notes.append(
             f"limit {limit:.3f}: {int(fixed_lower.sum())} centers fixed open, {int(problem.shape[0] - fixed_upper.sum())}"
-            f" closed; reduced MILP {result.status} {result.objective:.3f} in {result.seconds:.1f} s"
+            f" closed, open count in {counts}; reduced MILP {result.status} {result.objective:.3f} in {result.seconds:.1f} s"
         )
         if math.isfinite(result.objective) and (best is None or result.objective < best[0]):
             best = (result.objective, result.open_centers, result.assignment)
