@@ -22,6 +22,8 @@ from returnflow.domain.orders import LineKind, Order, check_returnable
 from returnflow.domain.policy import ReturnPolicy, Verdict
 from returnflow.domain.refunds import quote_line
 from returnflow.domain.returns import ReturnAuthorization, ReturnLine
+from returnflow.domain.routing import NoReturnCenterAvailable
+from returnflow.services.routing import route_for_customer
 from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution
 
 UowFactory = Callable[[], UnitOfWork]
@@ -124,6 +126,12 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
                                           channel=channel)
         rma.policy_version = policy.version
         rma.decision = "; ".join(verdict.reasons) or "eligible under the return policy"
+        try:
+            decision = route_for_customer(uow, country=order.country, at=at)
+            rma.route_to(actor="system:routing", at=at, return_center_code=decision.center_code,
+                         reason=decision.reason)
+        except NoReturnCenterAvailable as exc:
+            rma.decision += f"; not routed: {exc}"
         if auto_decide:
             if verdict.verdict == Verdict.ELIGIBLE:
                 rma.authorize(actor="system:policy", at=at, note="auto-approved by policy")
