@@ -58,6 +58,12 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def postgresql_url(postgres_url: str) -> str:
+    """The same throw-away database, under the dialect's name (the ``container`` fixture's parameter)."""
+    return postgres_url
+
+
+@pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'returnflow.db'}"
 
