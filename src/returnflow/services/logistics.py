@@ -30,7 +30,7 @@ from returnflow.adapters.db.repository import event_payload
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 from returnflow.adapters.geo import approximate_coordinates, country_code
 from returnflow.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
-from returnflow.domain.money import Money
+from returnflow.domain.money import Money, round_money
 from returnflow.domain.orders import Order
 from returnflow.domain.returns import TRANSITIONS, ReturnAuthorization
 from returnflow.domain.statuses import ReturnStatus
@@ -173,7 +173,7 @@ def _stored(row: object) -> StoredLabel:
     return StoredLabel(idempotency_key=r["idempotency_key"], rma_number=r["rma_number"],
                        shipment_reference=r.get("reference"), carrier=r["carrier"], service=r["service"],
                        tracking_code=r["tracking_code"], carrier_label_id=r["carrier_label_id"],
-                       rate=Money(r["rate_amount"], r["rate_currency"]) if r["rate_amount"] is not None else None,
+                       rate=Money(round_money(r["rate_amount"], r["rate_currency"]), r["rate_currency"]) if r["rate_amount"] is not None else None,
                        label_pdf=r["label_pdf"], label_url=r["label_url"], created_at=r["created_at"])
 
 

@@ -138,7 +138,7 @@ def _booking(uow: UnitOfWork, booking_id: int) -> PickupBooking:
     r = uow.session.execute(select(t.pickup_bookings).where(t.pickup_bookings.c.id == booking_id)).one()
     w = uow.session.execute(select(t.pickup_windows).where(t.pickup_windows.c.id == r.window_id)).one()
     return PickupBooking(r.id, r.rma_number, _window(w), r.status, r.postal_code, r.address,
-                         Money(r.fee_amount, r.fee_currency))
+                         Money(round_money(r.fee_amount, r.fee_currency), r.fee_currency))
 
 
 def book_pickup(uow_factory: UowFactory, number: str, *, window_id: int, postal_code: str, address: str,
