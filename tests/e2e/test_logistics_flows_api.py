@@ -193,3 +193,24 @@ def test_3pl_receipts_apply_good_rows_once_and_report_bad_rows_by_number(
     again = client.post("/api/v1/3pl/receipts", json=rows[:2], headers=staff).json()
     assert (again["read"], again["imported"], again["already_imported"], again["rejected"]) == (2, 2, 2, [])
     assert len(client.get(f"/api/v1/returns/{number}", headers=staff).json()["events"]) == events
+
+
+def test_receipts_csv_through_the_cli_reports_bad_rows_by_line_and_applies_good_rows_once(
+        client: TestClient, container: Container, staff_key: str, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from returnflow.cli import app
+
+    number, _ = labelled(client, container, {"X-API-Key": staff_key}, ask=[("SKU-A", 1)])
+    csv_path = Path(str(tmp_path)) / "receipts.csv"
+    csv_path.write_text(f"rma_or_tracking,sku,units,grade,notes\n{number},SKU-A,1,B,\n{number},SKU-A,0,B,\n")
+    url = container.settings.database_url
+    result = CliRunner().invoke(app, ["logistics", "import-receipts", str(csv_path), "--database-url", url])
+    report = json.loads(result.stdout)
+    assert (result.exit_code, report["read"], report["imported"]) == (1, 2, 1)
+    assert report["rejected"] == [{"row": 3, "reason": "units must be at least 1, got 0"}]
+    again = json.loads(CliRunner().invoke(app, ["logistics", "import-receipts", str(csv_path),
+                                                "--database-url", url]).stdout)
+    assert (again["imported"], again["already_imported"]) == (1, 1)
