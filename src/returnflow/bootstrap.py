@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from returnflow.adapters.carriers.base import Carrier
 from returnflow.adapters.db.engine import make_engine, make_session_factory
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 from returnflow.domain.policy import ReturnPolicy
@@ -41,6 +43,47 @@ class Settings:
                 f"sqlite:///{(self.data_dir / 'returnflow.db').resolve()}"
 
 
+@dataclass(frozen=True)
+class LogisticsSettings:
+    """Logistics settings from the environment: webhook secrets (empty = reject every event), the flat
+    home pickup fee (in the RMA's currency), and the sweep's days (label without scan -> expired;
+    no progress in transit -> lost)."""
+
+    carrier_webhook_secret: str = ""
+    easypost_webhook_secret: str = ""
+    pickup_fee: Decimal = Decimal(0)
+    expire_after_days: int = 14
+    lost_after_days: int = 10
+
+    @classmethod
+    def from_env(cls) -> LogisticsSettings:
+        env = os.environ.get
+        return cls(carrier_webhook_secret=env("RETURNFLOW_CARRIER_WEBHOOK_SECRET", ""),
+                   easypost_webhook_secret=env("EASYPOST_WEBHOOK_SECRET", ""),
+                   pickup_fee=Decimal(env("RETURNFLOW_PICKUP_FEE", "0")),
+                   expire_after_days=int(env("RETURNFLOW_LABEL_EXPIRY_DAYS", "14")),
+                   lost_after_days=int(env("RETURNFLOW_LOST_AFTER_DAYS", "10")))
+
+
+def carrier_from_env() -> Carrier:
+    """``RETURNFLOW_CARRIER`` = builtin | easypost | shippo; by default EasyPost when ``EASYPOST_API_KEY`` is
+    set, else Shippo when ``SHIPPO_API_TOKEN`` is, else the built-in carrier (no account needed)."""
+    choice = os.environ.get("RETURNFLOW_CARRIER") or (
+        "easypost" if os.environ.get("EASYPOST_API_KEY") else "shippo" if os.environ.get("SHIPPO_API_TOKEN")
+        else "builtin")
+    if choice == "easypost":
+        from returnflow.adapters.carriers.easypost import EasyPostCarrier, EasyPostSettings
+
+        return EasyPostCarrier(EasyPostSettings.from_env())
+    if choice == "shippo":
+        from returnflow.adapters.carriers.shippo import ShippoCarrier, ShippoSettings
+
+        return ShippoCarrier(ShippoSettings.from_env())
+    from returnflow.adapters.carriers.builtin import BuiltinCarrier
+
+    return BuiltinCarrier()
+
+
 class Container:
     """Everything the web app, CLI and worker need, built once from :class:`Settings`."""
 
@@ -55,6 +98,14 @@ class Container:
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
         return make_session_factory(self.engine)
+
+    @cached_property
+    def carrier(self) -> Carrier:
+        return carrier_from_env()
+
+    @cached_property
+    def logistics(self) -> LogisticsSettings:
+        return LogisticsSettings.from_env()
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)

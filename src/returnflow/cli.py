@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from returnflow import cli_logistics
 from returnflow.adapters.importers.uci import import_uci
 from returnflow.planning.cli import plan_app
 from returnflow.bootstrap import Container, Settings, default_uci_path
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(db_app, name="db")
 app.add_typer(plan_app, name="plan")
+app.add_typer(cli_logistics.app, name="logistics")
 err = Console(stderr=True)
 
 DbUrl = Annotated[str, typer.Option("--database-url", envvar="RETURNFLOW_DATABASE_URL",

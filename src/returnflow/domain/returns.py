@@ -30,6 +30,11 @@ from returnflow.domain.statuses import (
 )
 
 _RECEIVABLE = {S.AUTHORIZED, S.LABEL_ISSUED, S.IN_TRANSIT, S.PARTIALLY_RECEIVED, S.EXPIRED}
+#: Statuses in which the goods have arrived: carrier scans no longer matter.
+_PAST_TRANSIT = {S.PARTIALLY_RECEIVED, S.RECEIVED, S.INSPECTED, S.SETTLED, S.CLOSED}
+#: Order of the progress scans; exception and lost are side states, not ranked.
+_SCAN_PROGRESS = {CarrierScan.PRE_TRANSIT: 0, CarrierScan.IN_TRANSIT: 1, CarrierScan.OUT_FOR_DELIVERY: 2,
+                  CarrierScan.DELIVERED: 3}
 
 #: status -> action -> statuses the action may lead to. The only place that says what is allowed.
 TRANSITIONS: dict[S, dict[str, frozenset[S]]] = {
@@ -73,6 +78,7 @@ TRANSITIONS: dict[S, dict[str, frozenset[S]]] = {
     S.SETTLED: {"close": frozenset({S.CLOSED})},
     S.REJECTED: {"close": frozenset({S.CLOSED})},
     S.EXPIRED: {
+        "scan": frozenset({S.EXPIRED, S.IN_TRANSIT}),  # a late parcel's first scan
         "receive": frozenset({S.RECEIVED, S.PARTIALLY_RECEIVED}),
         "close": frozenset({S.CLOSED}),
     },
@@ -259,23 +265,44 @@ class ReturnAuthorization:
         self._record("return.label_issued", actor, at, S.LABEL_ISSUED,
                      {"carrier": carrier, "tracking_code": tracking_code, "return_center": self.return_center_code})
 
-    def record_scan(self, *, actor: str, at: datetime, scan: CarrierScan, location: str = "") -> None:
-        """Apply one carrier tracking event. Repeats and out-of-order scans never move status back."""
+    def record_scan(self, *, actor: str, at: datetime, scan: CarrierScan, location: str = "") -> bool:
+        """Apply one carrier tracking event; return whether it changed the RMA.
+
+        Repeats and out-of-order scans never move status back and are ignored (``False``, no event): the
+        same scan at the same time again; a progress scan (pre_transit < in_transit < out_for_delivery <
+        delivered) ranked below one already applied; any scan once goods have been received (a late
+        webhook). A moving scan on an ``expired`` RMA brings it back ``in_transit`` (the late parcel is on
+        its way, as the module docstring allows). ``delivered`` means delivered to the return center and
+        awaiting receipt: the status stays ``in_transit`` until the center counts the parcel.
+
+        Raises:
+            IllegalTransition: no label yet (or cancelled / rejected): there is no parcel to scan.
+        """
         scan = CarrierScan(scan)
+        if S(self.status) in _PAST_TRANSIT or self._scan_adds_nothing(scan, at):
+            return False
         moving = scan in (CarrierScan.IN_TRANSIT, CarrierScan.OUT_FOR_DELIVERY, CarrierScan.DELIVERED,
                           CarrierScan.LOST, CarrierScan.EXCEPTION)
-        target = S.IN_TRANSIT if moving else S(self.status)
-        if self.status == S.IN_TRANSIT:
-            target = S.IN_TRANSIT
+        target = S.IN_TRANSIT if moving or self.status == S.IN_TRANSIT else S(self.status)
         self._check("scan", target)
         for line in self.lines:
             if scan == CarrierScan.LOST and line.reception_status in (Rec.AWAITING, Rec.IN_TRANSIT):
                 line.reception_status = Rec.LOST_IN_TRANSIT
-            elif moving and line.reception_status == Rec.AWAITING:
+            elif moving and line.reception_status in (Rec.AWAITING, Rec.EXPIRED):
                 line.reception_status = Rec.IN_TRANSIT
         name = {CarrierScan.DELIVERED: "return.delivered", CarrierScan.LOST: "return.lost_in_transit",
-                CarrierScan.EXCEPTION: "return.carrier_exception"}.get(scan, "return.in_transit")
+                CarrierScan.EXCEPTION: "return.carrier_exception",
+                CarrierScan.PRE_TRANSIT: "return.pre_transit"}.get(scan, "return.in_transit")
         self._record(name, actor, at, target, {"scan": str(scan), "location": location})
+        return True
+
+    def _scan_adds_nothing(self, scan: CarrierScan, at: datetime) -> bool:
+        applied = [(e.data.get("scan"), e.occurred_at) for e in self.events if "scan" in e.data]
+        if (str(scan), at) in applied:
+            return True
+        rank = _SCAN_PROGRESS.get(scan)
+        return rank is not None and any(_SCAN_PROGRESS.get(CarrierScan(s), -1) > rank
+                                        for s, _ in applied if s in CarrierScan._value2member_map_)
 
     def expire(self, *, actor: str, at: datetime) -> None:
         """No carrier scan in time after the label: the lines expire (a late parcel may still come)."""

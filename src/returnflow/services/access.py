@@ -17,7 +17,7 @@ from returnflow.adapters.db import tables as t
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 from returnflow.domain.errors import Conflict, InvalidInput
 
-SCOPES = ("read", "returns:write", "refunds:write", "admin")
+SCOPES = ("read", "returns:write", "refunds:write", "logistics:write", "admin")  # logistics: drop-off, 3PL
 
 
 @dataclass(frozen=True)

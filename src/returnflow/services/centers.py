@@ -33,6 +33,10 @@ DEFAULT_CENTERS = (
                  2000, Decimal("1.20")),
     ReturnCenter("RC-EU-01", "Returnflow Returns Centre Venlo", "Columbusweg 1, Venlo", "5928 LA", "Netherlands",
                  Decimal("51.3943"), Decimal("6.1553"), ("general", "homeware"), 800, Decimal("1.50")),
+    # US returns (logistics, issue 7): address "street, city, state" so labels get the state.
+    ReturnCenter("RC-US-01", "Returnflow Return Center Omaha", "1200 Harney St, Omaha, NE", "68102",
+                 "United States", Decimal("41.2565"), Decimal("-95.9345"), ("general", "homeware"), 1500,
+                 Decimal("1.40")),
 )
 
 
@@ -52,5 +56,7 @@ def list_centers(uow: UnitOfWork) -> list[dict[str, object]]:
 
 
 def center_for_country(country: str) -> str:
-    """The demo's routing before a network plan exists: UK returns to Daventry, the rest to Venlo."""
-    return "RC-UK-01" if country in ("United Kingdom", "Channel Islands", "EIRE") else "RC-EU-01"
+    """The demo's routing before a network plan exists: UK returns to Daventry, US to Omaha, the rest to Venlo."""
+    if country in ("United Kingdom", "Channel Islands", "EIRE"):
+        return "RC-UK-01"
+    return "RC-US-01" if country in ("United States", "USA", "US") else "RC-EU-01"

@@ -205,23 +205,26 @@ def record_scan(uow_factory: UowFactory, number: str, *, scan: str, actor: str, 
                                                                       scan=scan_value, location=location))
 
 
+def receive_parcel(uow: UnitOfWork, rma: ReturnAuthorization, *, quantities: dict[int, int],
+                   return_center_code: str, actor: str, complete: bool = True, at: datetime | None = None) -> None:
+    """The body of ``receive`` inside the caller's unit of work (3PL receipts combine it with inspection)."""
+    if not uow.repo.return_center_exists(return_center_code):
+        raise InvalidInput(f"unknown return center {return_center_code}")
+    rma.receive(actor=actor, at=at or _now(), quantities=quantities, return_center_code=return_center_code,
+                complete=complete)
+
+
 def receive(uow_factory: UowFactory, number: str, *, quantities: dict[int, int], return_center_code: str,
             actor: str, complete: bool = True) -> ReturnAuthorization:
     """Count the units of a parcel at ``return_center_code``. Raises ``InvalidInput`` for an unknown center."""
-    def action(uow: UnitOfWork, rma: ReturnAuthorization) -> None:
-        if not uow.repo.return_center_exists(return_center_code):
-            raise InvalidInput(f"unknown return center {return_center_code}")
-        rma.receive(actor=actor, at=_now(), quantities=quantities, return_center_code=return_center_code,
-                    complete=complete)
-    return _act(uow_factory, number, action)
+    return _act(uow_factory, number, lambda uow, rma: receive_parcel(
+        uow, rma, quantities=quantities, return_center_code=return_center_code, actor=actor, complete=complete))
 
 
-def inspect_line(uow_factory: UowFactory, number: str, *, line_id: int, grade: str, actor: str,
-                 disposition: str | None = None, accept: bool = True, note: str = "",
-                 rules: tuple[inspection.DispositionRule, ...] = inspection.DEFAULT_DISPOSITION_RULES
-                 ) -> ReturnAuthorization:
-    """Grade one line; the disposition defaults to the rule table's proposal. A restock posts a stock
-    movement of the received units at the return center that received the parcel.
+def choose_disposition(grade: str, disposition: str | None, note: str,
+                       rules: tuple[inspection.DispositionRule, ...] = inspection.DEFAULT_DISPOSITION_RULES
+                       ) -> tuple[Grade, Disposition]:
+    """Validate a grade and the chosen disposition (default: the rule table's proposal).
 
     Raises:
         InvalidInput: unknown grade or disposition; an override without a note.
@@ -237,17 +240,35 @@ def inspect_line(uow_factory: UowFactory, number: str, *, line_id: int, grade: s
         raise InvalidInput(f"unknown disposition {disposition!r}") from None
     if chosen != proposed and not note.strip():
         raise InvalidInput(f"overriding the proposed disposition '{proposed}' with '{chosen}' needs a reason")
+    return grade_value, chosen
 
-    def action(uow: UnitOfWork, rma: ReturnAuthorization) -> None:
-        line = rma.line(line_id)
-        already = line.inspected
-        rma.inspect(actor=actor, at=_now(), line_id=line_id, grade=grade_value, disposition=chosen,
-                    accept=accept, note=note)
-        if line.restock and not already and rma.return_center_code:
-            uow.repo.add_stock_movement(sku=line.sku, location_code=rma.return_center_code,
-                                        quantity=line.quantity_received, reason="return_restock",
-                                        rma_number=rma.number, at=_now())
-    return _act(uow_factory, number, action)
+
+def grade_line(uow: UnitOfWork, rma: ReturnAuthorization, *, line_id: int, grade: Grade, disposition: Disposition,
+               actor: str, accept: bool = True, note: str = "", at: datetime | None = None) -> None:
+    """The body of ``inspect_line`` inside the caller's unit of work: inspect, and post a restock movement."""
+    line = rma.line(line_id)
+    already = line.inspected
+    rma.inspect(actor=actor, at=at or _now(), line_id=line_id, grade=grade, disposition=disposition,
+                accept=accept, note=note)
+    if line.restock and not already and rma.return_center_code:
+        uow.repo.add_stock_movement(sku=line.sku, location_code=rma.return_center_code,
+                                    quantity=line.quantity_received, reason="return_restock",
+                                    rma_number=rma.number, at=at or _now())
+
+
+def inspect_line(uow_factory: UowFactory, number: str, *, line_id: int, grade: str, actor: str,
+                 disposition: str | None = None, accept: bool = True, note: str = "",
+                 rules: tuple[inspection.DispositionRule, ...] = inspection.DEFAULT_DISPOSITION_RULES
+                 ) -> ReturnAuthorization:
+    """Grade one line; the disposition defaults to the rule table's proposal. A restock posts a stock
+    movement of the received units at the return center that received the parcel.
+
+    Raises:
+        InvalidInput: unknown grade or disposition; an override without a note.
+    """
+    grade_value, chosen = choose_disposition(grade, disposition, note, rules)
+    return _act(uow_factory, number, lambda uow, rma: grade_line(
+        uow, rma, line_id=line_id, grade=grade_value, disposition=chosen, actor=actor, accept=accept, note=note))
 
 
 def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str = "refund",

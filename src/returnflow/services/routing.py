@@ -2,7 +2,7 @@
 
 Transport cost model (no carrier table covers the UK/EU demo network): ``0.50 + 0.002 x km`` in the
 order's currency per parcel, km = great-circle distance (geopy) from the customer (postal code when
-known, else the capital of their country) to the center. Handling cost and daily capacity come from the
+known, else their country's most populous city) to the center. Handling cost and daily capacity come from the
 ``return_centers`` table; ``used_today`` counts RMAs routed to the center since midnight UTC. The choice
 itself is the pure :func:`returnflow.domain.routing.route_return`.
 """
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from returnflow.adapters.db import tables as t
 from returnflow.adapters.db.unit_of_work import UnitOfWork
-from returnflow.adapters.geo import country_coordinates, postal_code_coordinates
+from returnflow.adapters.geo import approximate_coordinates
 from returnflow.domain.routing import ReturnCenter, RoutingDecision, route_return
 
 BASE_COST = Decimal("0.50")
@@ -42,7 +42,7 @@ def route_for_customer(uow: UnitOfWork, *, country: str, postal_code: str = "", 
         select(t.return_authorizations.c.return_center_code, func.count())
         .where(t.return_authorizations.c.requested_at >= midnight)
         .group_by(t.return_authorizations.c.return_center_code)).all())
-    origin = (postal_code_coordinates(postal_code, country) if postal_code else None) or country_coordinates(country)
+    origin = approximate_coordinates(postal_code, country)
     centers, costs = [], {}
     for row in uow.session.execute(select(t.return_centers)).mappings():
         centers.append(ReturnCenter(code=row["code"], name=row["name"], address=row["address"],

@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, Query
 
 from returnflow.adapters.db.repository import RmaFilter
 from returnflow.domain.errors import NotFound
-from returnflow.services import returns as svc
+from returnflow.adapters.carriers.base import CarrierUnavailable
+from returnflow.services import logistics, returns as svc
 from returnflow.services.access import ApiPrincipal
 from returnflow.web import schemas as s
 from returnflow.web.deps import ContainerDep, OptionalPrincipal, require
@@ -100,8 +101,13 @@ def close(number: str, container: ContainerDep, p: Writer) -> dict[str, Any]:
 
 @router.post("/returns/{number}/label")
 def issue_label(number: str, body: s.LabelIn, container: ContainerDep, p: Writer) -> dict[str, Any]:
-    return s.rma_out(svc.issue_label(container.uow, number, actor=f"staff:{p.name}",
-                                     return_center_code=body.return_center_code))
+    """Buy the return label with the configured carrier and store it (again: the same label)."""
+    try:
+        logistics.issue_label(container.uow, number, carrier=container.carrier, actor=f"staff:{p.name}",
+                              return_center_code=body.return_center_code)
+    except CarrierUnavailable as error:
+        raise HTTPException(503, f"the carrier is unavailable, try again later: {error.message}") from error
+    return s.rma_out(svc.get_rma(container.uow, number))
 
 
 @router.post("/returns/{number}/scans")

@@ -6,8 +6,8 @@ from datetime import UTC as _UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, Numeric, String,
-    Table, Text, UniqueConstraint,
+    JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, Numeric,
+    String, Table, Text, UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -229,4 +229,105 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTC),
     Column("last_error", Text),
+)
+
+# -- logistics (issue 7): labels, consolidated shipments, drop-off codes, pickups, tracking, 3PL receipts --
+
+# One parcel carrying several open RMAs of one customer under one label.
+shipments = Table(
+    "shipments", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("reference", String(32), nullable=False, unique=True),
+    Column("customer_id", String(64), nullable=False, index=True),
+    Column("return_center_code", String(32), ForeignKey("return_centers.code"), nullable=False),
+    Column("created_at", UTC, nullable=False),
+)
+
+shipment_rmas = Table(
+    "shipment_rmas", metadata,
+    Column("shipment_id", ID, ForeignKey("shipments.id", ondelete="CASCADE"), primary_key=True),
+    Column("rma_number", String(32), ForeignKey("return_authorizations.number"), primary_key=True),
+    UniqueConstraint("rma_number", name="uq_shipment_rmas_rma_number"),  # an RMA travels in one parcel
+)
+
+# A bought label: for one RMA (rma_number) or for a consolidated shipment (shipment_id).
+shipping_labels = Table(
+    "shipping_labels", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("rma_number", String(32), ForeignKey("return_authorizations.number"), index=True),
+    Column("shipment_id", ID, ForeignKey("shipments.id"), index=True),
+    Column("carrier", String(64), nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("tracking_code", String(64), nullable=False, index=True),
+    Column("carrier_label_id", String(128), nullable=False, default=""),
+    Column("rate_amount", MONEY),
+    Column("rate_currency", String(3)),
+    Column("label_pdf", LargeBinary),
+    Column("label_url", Text),
+    Column("created_at", UTC, nullable=False),
+)
+
+dropoff_codes = Table(
+    "dropoff_codes", metadata,
+    Column("rma_number", String(32), ForeignKey("return_authorizations.number"), primary_key=True),
+    Column("token", String(32), nullable=False),
+    Column("dropoff_point_id", String(32)),
+    Column("created_at", UTC, nullable=False),
+    Column("scanned_at", UTC),
+)
+
+pickup_windows = Table(
+    "pickup_windows", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("area", String(16), nullable=False),  # postal code prefix
+    Column("day", Date, nullable=False),
+    Column("starts", String(5), nullable=False),  # local time "HH:MM"
+    Column("ends", String(5), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("booked", Integer, nullable=False, default=0),
+    UniqueConstraint("area", "day", "starts", name="uq_pickup_windows_area_day_starts"),
+    Index("ix_pickup_windows_day_area", "day", "area"),
+)
+
+pickup_bookings = Table(
+    "pickup_bookings", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("rma_number", String(32), ForeignKey("return_authorizations.number"), nullable=False, index=True),
+    Column("window_id", ID, ForeignKey("pickup_windows.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # booked | cancelled
+    Column("postal_code", String(32), nullable=False),
+    Column("address", Text, nullable=False, default=""),
+    Column("fee_amount", MONEY, nullable=False, default=0),
+    Column("fee_currency", String(3), nullable=False),
+    Column("created_at", UTC, nullable=False),
+    Column("updated_at", UTC, nullable=False),
+)
+
+# Carrier tracking events already processed (duplicates are recognised by (carrier, event_id)).
+carrier_events = Table(
+    "carrier_events", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("carrier", String(32), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("tracking_code", String(64), nullable=False, index=True),
+    Column("status", String(32), nullable=False),
+    Column("occurred_at", UTC, nullable=False),
+    Column("received_at", UTC, nullable=False),
+    Column("outcome", String(255), nullable=False, default=""),
+    UniqueConstraint("carrier", "event_id", name="uq_carrier_events_carrier_event"),
+)
+
+# 3PL receipt rows already applied (each row applies once, by its key).
+receipt_rows = Table(
+    "receipt_rows", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("row_key", String(128), nullable=False, unique=True),
+    Column("rma_number", String(32), nullable=False, index=True),
+    Column("sku", String(64), nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("grade", String(1), nullable=False),
+    Column("notes", Text, nullable=False, default=""),
+    Column("source", String(255), nullable=False, default=""),
+    Column("applied_at", UTC, nullable=False),
 )
