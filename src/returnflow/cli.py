@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from pathlib import Path
 from time import perf_counter
@@ -15,13 +16,15 @@ from rich.table import Table
 
 from returnflow.adapters.importers.uci import import_uci
 from returnflow.bootstrap import Container, Settings, default_uci_path
-from returnflow.services import access, analytics, centers, replay, setup
+from returnflow.services import access, analytics, centers, replay, setup, staff
 
 app = typer.Typer(help="Returnflow: returns management (reverse logistics) for e-commerce.", no_args_is_help=True)
 import_app = typer.Typer(help="Import orders and returns.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(db_app, name="db")
+user_app = typer.Typer(help="Staff users of the pages.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 err = Console(stderr=True)
 
 DbUrl = Annotated[str, typer.Option("--database-url", envvar="RETURNFLOW_DATABASE_URL",
@@ -138,6 +141,10 @@ def demo(database_url: DbUrl = "",
     with container.uow() as uow:
         summary = analytics.summarize(uow).as_dict()
         key = access.create_api_key(uow, name="demo-admin", scopes=["admin"])
+        staff.ensure_default_reasons(uow)
+        demo_users = {role: secrets.token_urlsafe(9) for role in staff.ROLES}  # demo database only
+        for role, password in demo_users.items():
+            staff.create_user(uow, username=role, password=password, role=role)
         uow.commit()
     summary = {**{k: report[k] for k in ("rows_read", "rows_imported", "rows_rejected", "rejected_by_reason",
                                          "credit_note_lines_matched", "rejects_path")},
@@ -149,14 +156,32 @@ def demo(database_url: DbUrl = "",
                             f"the request are simulated by a seeded model (seed {seed}); see returnflow.services.replay"}
     credentials = container.settings.data_dir / "demo_credentials.json"
     credentials.parent.mkdir(parents=True, exist_ok=True)
-    credentials.write_text(json.dumps({"api_key": key}, indent=2))
+    credentials.write_text(json.dumps({"api_key": key, "staff_users": demo_users}, indent=2))
     if json_output:
         typer.echo(json.dumps(summary, default=str))
     else:
         _print_summary(summary)
         err.print(f"staff API key (admin) for this demo database: {key}  (saved in {credentials})")
+        err.print("demo staff sign-in at /staff/login (user: password): "
+                  + ", ".join(f"{u}: {p}" for u, p in demo_users.items()))
     if serve_after:
         serve(database_url=container.settings.database_url, host=host, port=port)
+
+
+@user_app.command("add")
+def user_add(name: str, role: Annotated[str, typer.Option(help="warehouse, agent or admin")] = "agent",
+             database_url: DbUrl = "") -> None:
+    """Create a staff user; the password is asked for (not echoed)."""
+    password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    container = _container(database_url)
+    with container.uow() as uow:
+        try:
+            staff.create_user(uow, username=name, password=password, role=role)
+        except (access.InvalidInput, access.Conflict) as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        uow.commit()
+    err.print(f"user {name} ({role}) created")
 
 
 @app.command()

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from returnflow.bootstrap import Container
-from returnflow.web import api_returns, problems
+from returnflow.web import api_returns, pages, problems
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -24,6 +24,7 @@ def create_app(container: Container | None = None) -> FastAPI:
                   description="Returns management: request, authorize, ship, receive, inspect, settle.")
     problems.install(app)
     app.include_router(api_returns.router)
+    pages.install(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
