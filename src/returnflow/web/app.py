@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from returnflow.bootstrap import Container
-from returnflow.web import api_logistics, api_returns, problems
+from returnflow.web import api_logistics, api_returns, pages, problems
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -25,6 +25,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(api_returns.router)
     app.include_router(api_logistics.router)
+    pages.install(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -330,4 +330,58 @@ receipt_rows = Table(
     Column("notes", Text, nullable=False, default=""),
     Column("source", String(255), nullable=False, default=""),
     Column("applied_at", UTC, nullable=False),
+# -- pages (issue 4): staff users, return reasons, portal choices, photos, unexpected parcels ------------
+
+staff_users = Table(
+    "staff_users", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),  # Argon2id, PHC string format
+    Column("role", String(16), nullable=False),  # warehouse, agent, admin
+    Column("active", Boolean, nullable=False, default=True),
+    Column("session_version", Integer, nullable=False, default=1),  # bumped to end every open session
+    Column("created_at", UTC, nullable=False),
+)
+
+return_reasons = Table(
+    "return_reasons", metadata,
+    Column("code", String(64), primary_key=True),
+    Column("label", String(128), nullable=False),
+    Column("parent_code", String(64)),  # a sub-reason names its reason
+    Column("active", Boolean, nullable=False, default=True),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+return_preferences = Table(
+    "return_preferences", metadata,
+    Column("rma_id", ID, ForeignKey("return_authorizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("outcome", String(32), nullable=False),  # refund, store_credit, exchange
+    Column("exchange_note", String(255), nullable=False, default=""),
+    Column("shipping_method", String(32), nullable=False),  # label, dropoff_qr, pickup
+    Column("pickup_window", String(64), nullable=False, default=""),
+    Column("customer_email", String(254), nullable=False),
+)
+
+return_photos = Table(
+    "return_photos", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("rma_id", ID, ForeignKey("return_authorizations.id", ondelete="CASCADE"), index=True),
+    Column("parcel_id", ID),  # an unexpected parcel's photo
+    Column("source", String(16), nullable=False),  # customer, warehouse
+    Column("content_type", String(32), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("uploaded_at", UTC, nullable=False),
+)
+
+unexpected_parcels = Table(
+    "unexpected_parcels", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("return_center_code", String(32), ForeignKey("return_centers.code"), nullable=False),
+    Column("tracking_code", String(64), nullable=False, default=""),
+    Column("sender", String(255), nullable=False, default=""),
+    Column("contents", Text, nullable=False, default=""),
+    Column("received_by", String(64), nullable=False),
+    Column("received_at", UTC, nullable=False),
+    Column("rma_number", String(32), index=True),  # set when linked later
 )

@@ -1,0 +1,170 @@
+"""Staff users: accounts, roles and passwords (Argon2id via argon2-cffi), and the return-reason list.
+
+Roles: ``warehouse`` (receiving console), ``agent`` (operations: list, review, refunds), ``admin``
+(everything, plus users, API keys, reasons). Passwords are hashed with argon2-cffi's defaults (Argon2id,
+RFC 9106 "second recommended option"); a hash made with older parameters is upgraded at the next login.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import insert, select, update
+
+from returnflow.adapters.db import tables as t
+from returnflow.adapters.db.unit_of_work import UnitOfWork
+from returnflow.domain.errors import Conflict, InvalidInput, NotFound
+
+ROLES = ("warehouse", "agent", "admin")
+#: role -> the page areas it may use.
+AREAS = {"warehouse": frozenset({"console"}), "agent": frozenset({"ops"}),
+         "admin": frozenset({"console", "ops", "admin"})}
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()
+# A hash to verify against when the user does not exist, so both answers take the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    """A signed-in member of staff. ``session_version`` must match the cookie's for the session to hold."""
+
+    id: int
+    username: str
+    role: str
+    session_version: int
+
+    def may(self, area: str) -> bool:
+        """True when the role may use ``area`` (``console``, ``ops`` or ``admin``)."""
+        return area in AREAS.get(self.role, frozenset())
+
+
+def _user(row: object) -> StaffUser:
+    return StaffUser(row.id, row.username, row.role, row.session_version)  # type: ignore[attr-defined]
+
+
+def create_user(uow: UnitOfWork, *, username: str, password: str, role: str) -> StaffUser:
+    """Store a new user (caller commits). Raises ``InvalidInput`` (role, name, short password), ``Conflict``."""
+    username = username.strip().lower()
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    if not username or len(username) > 64 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise InvalidInput("a username is 1-64 letters, digits, '.', '-' or '_'")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if uow.session.execute(select(t.staff_users.c.id).where(t.staff_users.c.username == username)).first():
+        raise Conflict(f"a user named {username!r} exists already")
+    result = uow.session.execute(insert(t.staff_users).values(
+        username=username, password_hash=_hasher.hash(password), role=role, active=True, session_version=1,
+        created_at=datetime.now(UTC)))
+    return StaffUser(int(result.inserted_primary_key[0]), username, role, 1)
+
+
+def authenticate(uow: UnitOfWork, *, username: str, password: str) -> StaffUser | None:
+    """The active user with this name and password, or None (caller commits: a rehash may be stored)."""
+    row = uow.session.execute(select(t.staff_users).where(t.staff_users.c.username == username.strip().lower())
+                              ).first()
+    if row is None or not row.active:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return None
+    try:
+        _hasher.verify(row.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(row.password_hash):
+        uow.session.execute(update(t.staff_users).where(t.staff_users.c.id == row.id)
+                            .values(password_hash=_hasher.hash(password)))
+    return _user(row)
+
+
+def by_id(uow: UnitOfWork, user_id: int) -> StaffUser | None:
+    """The active user with ``user_id``, or None."""
+    row = uow.session.execute(select(t.staff_users).where(t.staff_users.c.id == user_id,
+                                                          t.staff_users.c.active.is_(True))).first()
+    return _user(row) if row else None
+
+
+def list_users(uow: UnitOfWork) -> list[dict[str, object]]:
+    """Every user (no hashes), by name."""
+    rows = uow.session.execute(select(t.staff_users.c.id, t.staff_users.c.username, t.staff_users.c.role,
+                                      t.staff_users.c.active, t.staff_users.c.created_at)
+                               .order_by(t.staff_users.c.username))
+    return [dict(r._mapping) for r in rows]
+
+
+def change_role(uow: UnitOfWork, *, username: str, role: str, active: bool = True) -> None:
+    """Set a user's role and active flag and end their open sessions (caller commits)."""
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    result = uow.session.execute(update(t.staff_users).where(t.staff_users.c.username == username)
+                                 .values(role=role, active=active,
+                                         session_version=t.staff_users.c.session_version + 1))
+    if result.rowcount == 0:
+        raise NotFound(f"no user {username!r}")
+
+
+# -- return reasons --------------------------------------------------------------------------------
+
+DEFAULT_REASONS: tuple[tuple[str, str, str | None], ...] = (
+    ("damaged", "Arrived damaged", None),
+    ("damaged_packaging", "Packaging was damaged", "damaged"),
+    ("damaged_item", "The item itself is broken", "damaged"),
+    ("not_as_described", "Not as described", None),
+    ("wrong_colour", "Colour differs from the photos", "not_as_described"),
+    ("wrong_size", "Size differs from the description", "not_as_described"),
+    ("wrong_item", "Wrong item sent", None),
+    ("changed_mind", "Changed my mind", None),
+    ("faulty", "Faulty or stopped working", None),
+    ("late", "Arrived too late", None),
+)
+
+
+def ensure_default_reasons(uow: UnitOfWork) -> None:
+    """Insert the default reasons that are missing (idempotent; caller commits)."""
+    have = set(uow.session.execute(select(t.return_reasons.c.code)).scalars())
+    rows = [{"code": c, "label": label, "parent_code": parent, "active": True, "position": i}
+            for i, (c, label, parent) in enumerate(DEFAULT_REASONS) if c not in have]
+    if rows:
+        uow.session.execute(insert(t.return_reasons), rows)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A return reason; ``parent_code`` is set on a sub-reason."""
+
+    code: str
+    label: str
+    parent_code: str | None
+
+
+def list_reasons(uow: UnitOfWork, *, active_only: bool = True) -> list[Reason]:
+    """Reasons in display order (the defaults when the table is still empty)."""
+    stmt = select(t.return_reasons).order_by(t.return_reasons.c.position, t.return_reasons.c.code)
+    if active_only:
+        stmt = stmt.where(t.return_reasons.c.active.is_(True))
+    rows = uow.session.execute(stmt).all()
+    if not rows:
+        return [Reason(c, label, parent) for c, label, parent in DEFAULT_REASONS]
+    return [Reason(r.code, r.label, r.parent_code) for r in rows]
+
+
+def add_reason(uow: UnitOfWork, *, code: str, label: str, parent_code: str | None = None) -> None:
+    """Add a reason (caller commits). Raises ``InvalidInput`` or ``Conflict``."""
+    code = code.strip().lower().replace(" ", "_")
+    if not code or not code.replace("_", "").isalnum() or len(code) > 64 or not label.strip():
+        raise InvalidInput("a reason needs a code (letters, digits, '_') and a label")
+    ensure_default_reasons(uow)
+    codes = set(uow.session.execute(select(t.return_reasons.c.code)).scalars())
+    if code in codes:
+        raise Conflict(f"reason {code!r} exists already")
+    if parent_code and parent_code not in codes:
+        raise InvalidInput(f"unknown parent reason {parent_code!r}")
+    uow.session.execute(insert(t.return_reasons).values(code=code, label=label.strip(), parent_code=parent_code or None,
+                                                        active=True, position=len(codes)))

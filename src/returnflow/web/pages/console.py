@@ -1,0 +1,117 @@
+"""Warehouse receiving console (role ``warehouse``; admins too): scan, count, grade, confirm."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+
+from returnflow.domain.errors import DomainError, NotFound
+from returnflow.domain.inspection import DEFAULT_DISPOSITION_RULES
+from returnflow.domain.statuses import Disposition
+from returnflow.services import centers, portal, warehouse
+from returnflow.web.deps import ContainerDep
+from returnflow.web.pages.security import ConsoleUser, CsrfChecked, render
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def _centers(container: ContainerDep) -> list[dict[str, object]]:
+    with container.uow() as uow:
+        return centers.list_centers(uow)
+
+
+@router.get("")
+def scan_page(request: Request, container: ContainerDep, user: ConsoleUser, done: str = "", error: str = "",
+              code: str = "") -> Response:
+    return render(request, "console/scan.html", 404 if error else 200, done=done, error=error, code=code,
+                  parcels=warehouse.unlinked_parcels(container.uow))
+
+
+@router.get("/scan")
+def scan(request: Request, container: ContainerDep, user: ConsoleUser, code: str = "") -> Response:
+    try:
+        rma = warehouse.find_by_code(container.uow, code)
+    except NotFound as exc:
+        return scan_page(request, container, user, error=exc.detail, code=code)
+    return RedirectResponse(f"/console/rma/{rma.number}", status_code=303)
+
+
+def _rma_page(request: Request, container: ContainerDep, number: str, *, error: str = "",
+              status_code: int = 200) -> Response:
+    rma = warehouse.find_by_code(container.uow, number)
+    proposals = {rule.grade: str(rule.disposition) for rule in DEFAULT_DISPOSITION_RULES}
+    return render(request, "console/receive.html", status_code, rma=rma, error=error,
+                  centers=_centers(container), checklist=warehouse.CHECKLIST,
+                  dispositions=[d.value for d in Disposition], proposals=proposals,
+                  proposals_json=json.dumps(proposals),
+                  receivable=str(rma.status) in ("authorized", "label_issued", "in_transit", "partially_received",
+                                                 "expired"))
+
+
+@router.get("/rma/{number}")
+def rma_page(request: Request, container: ContainerDep, user: ConsoleUser, number: str) -> Response:
+    try:
+        return _rma_page(request, container, number)
+    except NotFound as exc:
+        return scan_page(request, container, user, error=exc.detail, code=number)
+
+
+@router.post("/rma/{number}/receive", dependencies=[CsrfChecked])
+async def receive(request: Request, container: ContainerDep, user: ConsoleUser, number: str) -> Response:
+    form = await request.form()
+    counts = []
+    for key, value in form.items():
+        if key.startswith("units_") and key[6:].isdigit():
+            line_id = int(key[6:])
+            text = str(value).strip() or "0"
+            if not text.isdigit():
+                return _rma_page(request, container, number, error=f"Units must be a whole number, got {text!r}.",
+                                 status_code=422)
+            counts.append(warehouse.LineCount(
+                line_id=line_id, units=int(text), grade=str(form.get(f"grade_{line_id}") or ""),
+                disposition=str(form.get(f"disposition_{line_id}") or "") or None,
+                note=str(form.get(f"note_{line_id}") or "")[:2000],
+                checklist=tuple(str(v) for v in form.getlist(f"check_{line_id}"))))
+    photos = [portal.Photo(f.filename or "photo", await f.read(portal.MAX_PHOTO_BYTES + 1))
+              for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+    try:
+        rma = warehouse.receive_and_grade(container.uow, number, counts=counts, photos=photos,
+                                          return_center_code=str(form.get("return_center_code") or ""),
+                                          actor=f"staff:{user.username}")
+    except DomainError as exc:
+        return _rma_page(request, container, number, error=exc.detail, status_code=422)
+    return RedirectResponse(f"/console?done={rma.number}", status_code=303)
+
+
+@router.get("/unexpected")
+def unexpected_page(request: Request, container: ContainerDep, user: ConsoleUser, error: str = "") -> Response:
+    return render(request, "console/unexpected.html", 422 if error else 200, error=error,
+                  centers=_centers(container), parcels=warehouse.unlinked_parcels(container.uow))
+
+
+@router.post("/unexpected", dependencies=[CsrfChecked])
+def record_unexpected(request: Request, container: ContainerDep, user: ConsoleUser,
+                      return_center_code: Annotated[str, Form()] = "", tracking_code: Annotated[str, Form()] = "",
+                      sender: Annotated[str, Form()] = "", contents: Annotated[str, Form()] = "") -> Response:
+    try:
+        warehouse.record_unexpected_parcel(container.uow, return_center_code=return_center_code,
+                                           tracking_code=tracking_code, sender=sender, contents=contents,
+                                           actor=f"staff:{user.username}")
+    except DomainError as exc:
+        return unexpected_page(request, container, user, error=exc.detail)
+    return RedirectResponse("/console/unexpected", status_code=303)
+
+
+@router.post("/unexpected/{parcel_id}/link", dependencies=[CsrfChecked])
+def link(request: Request, container: ContainerDep, user: ConsoleUser, parcel_id: int,
+         rma_number: Annotated[str, Form()] = "") -> Response:
+    try:
+        warehouse.link_parcel(container.uow, parcel_id, rma_number=rma_number.strip().upper())
+    except DomainError as exc:
+        return unexpected_page(request, container, user, error=exc.detail)
+    return RedirectResponse("/console/unexpected", status_code=303)
