@@ -15,5 +15,8 @@ if [ "${CI:-}" = "true" ] && ! pg_isready -h 127.0.0.1 -q; then
   echo "PostgreSQL is required in CI and is not running" >&2; exit 1
 fi
 
+# Debian's Chromium for the browser tests (Playwright drives it with its executable path).
+bash scripts/install_browser.sh
+
 "$BIN/lint-imports"
 exec "$BIN/python" -m pytest -q -W error::DeprecationWarning "$@"
