@@ -330,6 +330,8 @@ receipt_rows = Table(
     Column("notes", Text, nullable=False, default=""),
     Column("source", String(255), nullable=False, default=""),
     Column("applied_at", UTC, nullable=False),
+)
+
 # -- pages (issue 4): staff users, return reasons, portal choices, photos, unexpected parcels ------------
 
 staff_users = Table(
