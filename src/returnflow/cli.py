@@ -1,0 +1,206 @@
+"""The ``returnflow`` command: demo, import, serve, db upgrade, api-key (and plan, worker)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+from time import perf_counter
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from returnflow import cli_logistics
+from returnflow.adapters.importers.uci import import_uci
+from returnflow.planning.cli import plan_app
+from returnflow.bootstrap import Container, Settings, default_uci_path
+from returnflow.services import access, analytics, centers, replay, setup, staff
+
+app = typer.Typer(help="Returnflow: returns management (reverse logistics) for e-commerce.", no_args_is_help=True)
+import_app = typer.Typer(help="Import orders and returns.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(db_app, name="db")
+app.add_typer(plan_app, name="plan")
+app.add_typer(cli_logistics.app, name="logistics")
+user_app = typer.Typer(help="Staff users of the pages.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+err = Console(stderr=True)
+
+DbUrl = Annotated[str, typer.Option("--database-url", envvar="RETURNFLOW_DATABASE_URL",
+                                    help="SQLAlchemy URL; default a SQLite file under ./data")]
+
+
+def _container(database_url: str) -> Container:
+    return Container(Settings(database_url=database_url))
+
+
+def _progress(label: str, total: int | None, quiet: bool) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                    disable=quiet, transient=False)
+
+
+def _import(container: Container, path: Path, quiet: bool) -> dict[str, object]:
+    rejects = container.settings.data_dir / "import_rejects.csv"
+    with _progress("import rows", None, quiet) as bar:
+        task = bar.add_task("import", total=541909 if "online_retail" in path.name else None)
+        report = import_uci(container.engine, path, rejects_path=rejects,
+                            progress=lambda n: bar.update(task, completed=n))
+        bar.update(task, completed=report.rows_read)
+    return report.as_dict()
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DbUrl = "") -> None:
+    """Apply the Alembic migrations to the database."""
+    container = _container(database_url)
+    setup.upgrade_database(container.engine)
+    err.print(f"database at {container.engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@import_app.command("orders")
+def import_orders(path: Annotated[Path, typer.Argument(help="UCI Online Retail CSV or CSV.gz")],
+                  database_url: DbUrl = "", json_output: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Import sales invoices as orders and credit notes as return requests; every row accounted for."""
+    if not path.exists():
+        err.print(f"[red]no such file: {path}[/red]")
+        raise typer.Exit(2)
+    container = _container(database_url)
+    setup.upgrade_database(container.engine)
+    try:
+        report = _import(container, path, quiet=json_output)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if json_output:
+        typer.echo(json.dumps(report, default=str))
+        return
+    if report["already_imported"]:
+        err.print("this file was imported before: nothing changed")
+        return
+    err.print(f"rows read {report['rows_read']:,} = imported {report['rows_imported']:,} "
+              f"+ rejected {report['rows_rejected']:,} (reasons in {report['rejects_path']})")
+    for reason, count in report["rejected_by_reason"].items():  # type: ignore[union-attr]
+        err.print(f"  {count:>8,}  {reason}")
+
+
+@app.command("api-key")
+def api_key(name: str, scopes: Annotated[list[str], typer.Option("--scope")] = ["admin"],  # noqa: B006
+            database_url: DbUrl = "") -> None:
+    """Create a staff API key and print it (shown only once)."""
+    container = _container(database_url)
+    with container.uow() as uow:
+        key = access.create_api_key(uow, name=name, scopes=scopes)
+        uow.commit()
+    typer.echo(key)
+
+
+def _print_summary(summary: dict[str, object]) -> None:
+    console = Console()
+    table = Table(title="Returnflow demo: UCI Online Retail returns replayed", show_header=False)
+    for key in ("rows_read", "rows_imported", "rows_rejected", "orders", "order_lines", "returns_requested",
+                "returns_authorized", "returns_in_review", "returns_rejected", "returns_refunded", "refund_total",
+                "return_rate_by_units", "return_rate_by_value", "days_request_to_refund", "replay_seconds",
+                "import_seconds"):
+        table.add_row(key, str(summary[key]))
+    console.print(table)
+    console.print("rows rejected by reason:", summary["rejected_by_reason"])
+    console.print("returns by status:", summary["returns_by_status"])
+    console.print("top 10 SKUs by units:", [(r["sku"], r["units"]) for r in summary["top_skus_by_units"]])  # type: ignore[union-attr,index]
+    console.print("top 10 SKUs by value:", [(r["sku"], r["value"]) for r in summary["top_skus_by_value"]])  # type: ignore[union-attr,index]
+    console.print("returns by country:", summary["returns_by_country"])
+    console.print("units by disposition:", summary["units_by_disposition"])
+    console.print("[yellow]SIMULATED:[/yellow] " + str(summary["simulated"]))
+
+
+@app.command()
+def demo(database_url: DbUrl = "",
+         data: Annotated[Path | None, typer.Option(help="UCI file; default ../shared/data/...")] = None,
+         json_output: Annotated[bool, typer.Option("--json", help="print the summary as one JSON object")] = False,
+         serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+         seed: int = 42, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Fresh database, import the real UCI file, replay every matched credit note, print a summary."""
+    path = data or default_uci_path()
+    if not path.exists():
+        err.print(f"[red]UCI data not found at {path}; set RETURNFLOW_SHARED_DATA or --data[/red]")
+        raise typer.Exit(2)
+    container = _container(database_url)
+    setup.reset_database(container.engine)
+    with container.uow() as uow:
+        centers.ensure_default_centers(uow)
+        uow.commit()
+    started = perf_counter()
+    report = _import(container, path, quiet=json_output)
+    import_seconds = perf_counter() - started
+    started = perf_counter()
+    with _progress("replay returns", None, json_output) as bar:
+        task = bar.add_task("replay", total=int(report["returns_requested"]))  # type: ignore[call-overload]
+        replayed = replay.replay_requested_returns(container.uow, policy=container.policy, seed=seed,
+                                                   progress=lambda n: bar.update(task, completed=n))
+    replay_seconds = perf_counter() - started
+    with container.uow() as uow:
+        summary = analytics.summarize(uow).as_dict()
+        key = access.create_api_key(uow, name="demo-admin", scopes=["admin"])
+        staff.ensure_default_reasons(uow)
+        demo_users = {role: secrets.token_urlsafe(9) for role in staff.ROLES}  # demo database only
+        for role, password in demo_users.items():
+            staff.create_user(uow, username=role, password=password, role=role)
+        uow.commit()
+    summary = {**{k: report[k] for k in ("rows_read", "rows_imported", "rows_rejected", "rejected_by_reason",
+                                         "credit_note_lines_matched", "rejects_path")},
+               **summary, "import_seconds": round(import_seconds, 2), "replay_seconds": round(replay_seconds, 2),
+               "replay": {"reviewed_approved": replayed.reviewed_approved,
+                          "reviewed_rejected": replayed.reviewed_rejected,
+                          "lost_in_transit": replayed.lost_in_transit, "short_shipped": replayed.short_shipped},
+               "simulated": "carrier scans, parcel losses, short shipments, inspection grades and all times after "
+                            f"the request are simulated by a seeded model (seed {seed}); see returnflow.services.replay"}
+    credentials = container.settings.data_dir / "demo_credentials.json"
+    credentials.parent.mkdir(parents=True, exist_ok=True)
+    credentials.write_text(json.dumps({"api_key": key, "staff_users": demo_users}, indent=2))
+    if json_output:
+        typer.echo(json.dumps(summary, default=str))
+    else:
+        _print_summary(summary)
+        err.print(f"staff API key (admin) for this demo database: {key}  (saved in {credentials})")
+        err.print("demo staff sign-in at /staff/login (user: password): "
+                  + ", ".join(f"{u}: {p}" for u, p in demo_users.items()))
+    if serve_after:
+        serve(database_url=container.settings.database_url, host=host, port=port)
+
+
+@user_app.command("add")
+def user_add(name: str, role: Annotated[str, typer.Option(help="warehouse, agent or admin")] = "agent",
+             database_url: DbUrl = "") -> None:
+    """Create a staff user; the password is asked for (not echoed)."""
+    password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    container = _container(database_url)
+    with container.uow() as uow:
+        try:
+            staff.create_user(uow, username=name, password=password, role=role)
+        except (access.InvalidInput, access.Conflict) as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        uow.commit()
+    err.print(f"user {name} ({role}) created")
+
+
+@app.command()
+def serve(database_url: DbUrl = "", host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the API (OpenAPI at /docs) and pages on the database."""
+    import os
+
+    import uvicorn
+
+    if database_url:
+        os.environ["RETURNFLOW_DATABASE_URL"] = database_url
+    err.print(f"serving on http://{host}:{port}  (API docs at http://{host}:{port}/docs)")
+    uvicorn.run("returnflow.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
+
+
+def main() -> None:  # pragma: no cover
+    app(sys.argv[1:])
