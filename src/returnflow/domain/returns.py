@@ -183,6 +183,15 @@ class ReturnAuthorization:
             "lines": [{"sku": l.sku, "quantity": l.quantity, "reason": l.reason} for l in lines]})
         return rma
 
+    def require(self, action: str) -> None:
+        """Raise ``IllegalTransition`` unless the current status allows ``action`` at all (to any status).
+
+        Use it before work that only makes sense for an allowed action (a refund calculation before
+        ``settle``), so the caller gets the 409, not an error from that work.
+        """
+        if action not in TRANSITIONS[S(self.status)]:
+            raise IllegalTransition(status=str(self.status), action=action, rma_number=self.number)
+
     # -- internals ----------------------------------------------------------------------------
     def _check(self, action: str, target: S) -> None:
         allowed = TRANSITIONS[S(self.status)].get(action, frozenset())
@@ -320,8 +329,7 @@ class ReturnAuthorization:
             InvalidInput: the line has no received units, or restock chosen with another disposition.
             IllegalTransition: nothing has been received yet.
         """
-        if "inspect" not in TRANSITIONS[S(self.status)]:
-            raise IllegalTransition(status=str(self.status), action="inspect", rma_number=self.number)
+        self.require("inspect")
         line = self.line(line_id)
         grade, disposition = Grade(grade), Disposition(disposition)
         restock = (disposition == Disposition.RESTOCK) if restock is None else restock

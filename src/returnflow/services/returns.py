@@ -256,6 +256,7 @@ def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str 
         raise InvalidInput(f"unknown resolution {resolution!r}") from None
 
     def action(uow: UnitOfWork, rma: ReturnAuthorization) -> None:
+        rma.require("settle")  # before the amounts: a second refund is a 409, not a quote error
         order = uow.repo.order(rma.order_id)
         assert order is not None
         amounts = refund_amounts(rma, order, uow.repo.refunded_units(rma.order_id))
