@@ -84,8 +84,9 @@ def rma_in(status: S) -> ReturnAuthorization:
 
 def snapshot(rma: ReturnAuthorization) -> dict[str, Any]:
     """A deep, comparable copy of everything an action may change."""
-    def plain(obj: Any) -> dict[str, Any]:
-        return copy.deepcopy({k: v for k, v in vars(obj).items() if not k.startswith("_sa_")})
+    def plain(obj: Any) -> dict[str, Any]:  # leave out SQLAlchemy's state once the classes are mapped
+        return copy.deepcopy({k: v for k, v in vars(obj).items()
+                              if not k.startswith("_sa_") and k not in ("lines", "events")})
     out = plain(rma)
     out["lines"] = [plain(line) for line in rma.lines]
     out["events"] = [plain(event) for event in rma.events]
