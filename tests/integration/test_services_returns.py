@@ -14,7 +14,13 @@ from sqlalchemy import select
 
 from returnflow.adapters.db import tables as t
 from returnflow.bootstrap import Container
-from returnflow.domain.errors import IllegalTransition, InvalidInput, NotEligible, NotFound, QuantityExceedsReturnable
+from returnflow.domain.errors import (
+    IllegalTransition,
+    InvalidInput,
+    NotEligible,
+    NotFound,
+    QuantityExceedsReturnable,
+)
 from returnflow.domain.orders import Order
 from returnflow.domain.statuses import ReturnStatus as S
 from returnflow.services import returns as svc
@@ -36,7 +42,7 @@ def request(container: Container, *lines: svc.RequestedLine, order_number: str =
 
 def test_a_request_within_the_window_is_authorized_by_policy(container: Container) -> None:
     order = add_order(container)
-    a, b = line_ids(order)
+    a, _ = line_ids(order)
     rma = request(container, svc.RequestedLine(quantity=2, reason="damaged", order_line_id=a),
                   svc.RequestedLine(quantity=1, reason="too_small", sku="SKU-B"))
     assert rma.number == "RMA-000001"

@@ -8,7 +8,8 @@ from decimal import Decimal as D
 from typing import Any
 
 from returnflow.domain.returns import ReturnAuthorization, ReturnLine
-from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution, ReturnStatus as S
+from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution
+from returnflow.domain.statuses import ReturnStatus as S
 
 T0 = datetime(2011, 3, 1, 12, 0, tzinfo=UTC)
 

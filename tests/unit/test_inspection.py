@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 
 from returnflow.domain.errors import IllegalTransition, InvalidInput
-from returnflow.domain.inspection import DispositionRule, parse_rules, propose_disposition
-from returnflow.domain.statuses import AcceptanceStatus, Disposition, Grade, ReturnStatus
+from returnflow.domain.inspection import (
+    DispositionRule,
+    parse_rules,
+    propose_disposition,
+)
+from returnflow.domain.statuses import (
+    AcceptanceStatus,
+    Disposition,
+    Grade,
+    ReturnStatus,
+)
 from tests.unit.rma_builders import T0, rma_in, snapshot
 
 

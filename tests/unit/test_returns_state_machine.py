@@ -7,9 +7,16 @@ from decimal import Decimal as D
 import pytest
 
 from returnflow.domain.errors import IllegalTransition, InvalidInput
-from returnflow.domain.returns import TRANSITIONS, ReturnAuthorization, ReturnLine, allowed_actions
-from returnflow.domain.statuses import (AcceptanceStatus as Acc, CarrierScan, ReceptionStatus as Rec, Resolution,
-                                        ReturnStatus as S)
+from returnflow.domain.returns import (
+    TRANSITIONS,
+    ReturnAuthorization,
+    ReturnLine,
+    allowed_actions,
+)
+from returnflow.domain.statuses import AcceptanceStatus as Acc
+from returnflow.domain.statuses import CarrierScan, Resolution
+from returnflow.domain.statuses import ReceptionStatus as Rec
+from returnflow.domain.statuses import ReturnStatus as S
 from tests.unit.rma_builders import T0, act, new_rma, rma_in, snapshot
 
 #: action name in the table -> the builder action that performs it
@@ -155,7 +162,7 @@ def test_a_settlement_naming_an_unknown_line_is_refused_and_changes_nothing() ->
     rma = rma_in(S.INSPECTED)
     before = snapshot(rma)
     with pytest.raises(InvalidInput):
-        rma.settle(actor="s", at=T0, resolution=Resolution.REFUND, amounts={1: D("20.00"), 99: D("0")})
+        rma.settle(actor="s", at=T0, resolution=Resolution.REFUND, amounts={1: D("20.00"), 99: D(0)})
     assert snapshot(rma) == before
 
 

@@ -9,8 +9,10 @@ changes nothing at all.
 from __future__ import annotations
 
 from decimal import Decimal as D
+from itertools import pairwise
 
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from returnflow.domain.errors import IllegalTransition, InvalidInput
@@ -134,7 +136,7 @@ class RmaMachine(RuleBasedStateMachine):
     def events_chain_from_status_to_status(self) -> None:
         events = self.rma.events
         assert events[0].name == "return.requested"
-        for earlier, later in zip(events, events[1:]):
+        for earlier, later in pairwise(events):
             assert later.from_status == earlier.to_status
         assert events[-1].to_status == str(self.rma.status)
 
