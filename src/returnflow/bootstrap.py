@@ -20,8 +20,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def shared_data_dir() -> Path:
-    """``RETURNFLOW_SHARED_DATA``, else the ``shared/data`` folder beside the repository."""
-    return Path(os.environ.get("RETURNFLOW_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
+    """``RETURNFLOW_SHARED_DATA``, else the nearest ``shared/data`` folder beside the repository or one of its
+    parents (a git worktree such as ``/work/wt/x`` finds ``/work/shared/data``)."""
+    if os.environ.get("RETURNFLOW_SHARED_DATA"):
+        return Path(os.environ["RETURNFLOW_SHARED_DATA"])
+    for folder in REPO_ROOT.parents:
+        if (folder / "shared" / "data").is_dir():
+            return folder / "shared" / "data"
+    return REPO_ROOT.parent / "shared" / "data"
 
 
 def default_uci_path() -> Path:

@@ -192,6 +192,15 @@ class ReturnAuthorization:
             "lines": [{"sku": l.sku, "quantity": l.quantity, "reason": l.reason} for l in lines]})
         return rma
 
+    def require(self, action: str) -> None:
+        """Raise ``IllegalTransition`` unless the current status allows ``action`` at all (to any status).
+
+        Use it before work that only makes sense for an allowed action (a refund calculation before
+        ``settle``), so the caller gets the 409, not an error from that work.
+        """
+        if action not in TRANSITIONS[S(self.status)]:
+            raise IllegalTransition(status=str(self.status), action=action, rma_number=self.number)
+
     # -- internals ----------------------------------------------------------------------------
     def _check(self, action: str, target: S) -> None:
         allowed = TRANSITIONS[S(self.status)].get(action, frozenset())
@@ -359,6 +368,7 @@ class ReturnAuthorization:
             InvalidInput: the line has no received units, or restock chosen with another disposition.
             IllegalTransition: nothing has been received yet.
         """
+        self.require("inspect")
         line = self.line(line_id)
         grade, disposition = Grade(grade), Disposition(disposition)
         restock = (disposition == Disposition.RESTOCK) if restock is None else restock
@@ -380,15 +390,20 @@ class ReturnAuthorization:
         """Record the settlement: ``amounts`` maps line id -> amount refunded or credited for it.
 
         Raises:
-            InvalidInput: a negative amount, or an amount for a line with nothing accepted to pay for.
+            InvalidInput: an unknown line, a negative amount, an amount for a line with nothing accepted to pay
+                for, or more than was paid for the line and not yet refunded.
             IllegalTransition: not inspected yet, or already settled (never a double refund).
         """
         self._check("settle", S.SETTLED)
         for line_id, amount in amounts.items():
+            line = self.line(line_id)
             if amount < 0:
                 raise InvalidInput(f"settlement for line {line_id} must not be negative")
-            if amount > 0 and self.line(line_id).quantity_accepted == 0 and self.status != S.AUTHORIZED:
+            if amount > 0 and line.quantity_accepted == 0 and self.status != S.AUTHORIZED:
                 raise InvalidInput(f"line {line_id} has no accepted units to settle")
+            if line.refunded_amount + amount > line.paid_amount:
+                raise InvalidInput(f"settlement of {amount} for line {line_id} exceeds the "
+                                   f"{line.paid_amount - line.refunded_amount} paid and not yet refunded")
         for line_id, amount in amounts.items():
             self.line(line_id).refunded_amount += amount
         self.resolution = Resolution(resolution)

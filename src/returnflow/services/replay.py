@@ -30,6 +30,7 @@ from datetime import timedelta
 from sqlalchemy import insert, select
 
 from returnflow.adapters.db import tables as t
+from returnflow.adapters.db.bulk import cyclic_gc_paused
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 from returnflow.domain import inspection, policy as policy_rules
 from returnflow.domain.orders import Order
@@ -133,7 +134,7 @@ def replay_requested_returns(uow_factory: Callable[[], UnitOfWork], *, policy: R
             .order_by(t.return_authorizations.c.requested_at, t.return_authorizations.c.id)).scalars())
     for start in range(0, len(ids), batch_size):
         chunk = ids[start:start + batch_size]
-        with uow_factory() as uow:
+        with cyclic_gc_paused(), uow_factory() as uow:
             rmas = uow.session.scalars(select(ReturnAuthorization).where(t.return_authorizations.c.id.in_(chunk))
                                        .order_by(t.return_authorizations.c.requested_at,
                                                  t.return_authorizations.c.id)).all()

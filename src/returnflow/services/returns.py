@@ -16,15 +16,15 @@ from decimal import Decimal
 from returnflow.adapters.db.repository import event_payload
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 from returnflow.domain import inspection, policy as policy_rules
-from returnflow.domain.errors import InvalidInput, NotEligible, NotFound
+from returnflow.domain.errors import IllegalTransition, InvalidInput, NotEligible, NotFound
 from returnflow.domain.money import share_of_units
 from returnflow.domain.orders import LineKind, Order, check_returnable
 from returnflow.domain.policy import ReturnPolicy, Verdict
 from returnflow.domain.refunds import quote_line
 from returnflow.domain.returns import ReturnAuthorization, ReturnLine
 from returnflow.domain.routing import NoReturnCenterAvailable
+from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution, ReturnStatus
 from returnflow.services.routing import route_for_customer
-from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -285,6 +285,10 @@ def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str 
         raise InvalidInput(f"unknown resolution {resolution!r}") from None
 
     def action(uow: UnitOfWork, rma: ReturnAuthorization) -> None:
+        # Refunds pay for inspected units only: from any other status (including 'authorized', where the
+        # domain allows a keep-it settlement) a refund is illegal, and checked before the amounts are quoted.
+        if rma.status != ReturnStatus.INSPECTED:
+            raise IllegalTransition(status=str(rma.status), action="refund", rma_number=rma.number)
         order = uow.repo.order(rma.order_id)
         assert order is not None
         amounts = refund_amounts(rma, order, uow.repo.refunded_units(rma.order_id))

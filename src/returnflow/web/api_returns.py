@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
+from pydantic import AwareDatetime
 
 from returnflow.adapters.db.repository import RmaFilter
 from returnflow.domain.errors import NotFound
@@ -50,7 +50,7 @@ def create_return(body: s.ReturnRequestIn, container: ContainerDep, principal: O
 def list_returns(container: ContainerDep, _: Reader, status: str | None = None, customer_id: str | None = None,
                  order_number: str | None = None, sku: str | None = None, return_center: str | None = None,
                  q: Annotated[str | None, Query(max_length=64)] = None,
-                 requested_from: datetime | None = None, requested_to: datetime | None = None,
+                 requested_from: AwareDatetime | None = None, requested_to: AwareDatetime | None = None,
                  page: Annotated[int, Query(ge=1, le=100000)] = 1,
                  page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
     """Staff: RMAs newest first, filtered, paginated."""

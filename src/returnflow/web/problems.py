@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from returnflow.domain.errors import Conflict, DomainError, IllegalTransition, InvalidInput, NotEligible, NotFound
@@ -59,6 +60,14 @@ def install(app: FastAPI) -> None:
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the schemas let through (a NUL character in text on PostgreSQL, a
+        # number out of the column's range): bad input, and the unit of work has rolled back.
+        log.info("value refused by the database on %s: %s", request.url.path, exc.orig)
+        return problem(422, "Invalid input", "a value in the request cannot be stored (a NUL character or a "
+                       "number out of range)", instance=request.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

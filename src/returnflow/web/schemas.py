@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from returnflow.domain.money import round_money
 from returnflow.domain.returns import ReturnAuthorization
 
 
@@ -58,7 +59,7 @@ class ScanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scan: str = Field(..., description="pre_transit, in_transit, out_for_delivery, delivered, exception, lost")
     location: str = Field("", max_length=255)
-    occurred_at: datetime | None = None
+    occurred_at: AwareDatetime | None = Field(None, description="with a UTC offset")
 
 
 class ReceiveIn(BaseModel):
@@ -83,6 +84,11 @@ class RefundIn(BaseModel):
     reference: str = Field("", max_length=128)
 
 
+def _money(amount: Decimal, currency: str) -> str:
+    """A money amount as text in the currency's minor units ("20.00", never "2E+1")."""
+    return str(round_money(amount, currency))
+
+
 def rma_out(rma: ReturnAuthorization, *, with_events: bool = True) -> dict[str, Any]:
     """The JSON shape of an RMA."""
     out: dict[str, Any] = {
@@ -90,16 +96,16 @@ def rma_out(rma: ReturnAuthorization, *, with_events: bool = True) -> dict[str, 
         "status": str(rma.status), "resolution": str(rma.resolution) if rma.resolution else None,
         "currency": rma.currency, "channel": rma.channel, "return_center_code": rma.return_center_code,
         "carrier": rma.carrier, "tracking_code": rma.tracking_code, "decision": rma.decision,
-        "policy_version": rma.policy_version, "refund_total": str(rma.refund_total),
+        "policy_version": rma.policy_version, "refund_total": _money(rma.refund_total, rma.currency),
         "requested_at": rma.requested_at.isoformat(),
         "updated_at": rma.updated_at.isoformat() if rma.updated_at else None,
         "lines": [{"id": l.id, "order_line_id": l.order_line_id, "sku": l.sku, "description": l.description,
                    "quantity": l.quantity, "reason": l.reason, "comment": l.reason_detail,
-                   "paid_amount": str(l.paid_amount), "reception_status": str(l.reception_status),
+                   "paid_amount": _money(l.paid_amount, rma.currency), "reception_status": str(l.reception_status),
                    "acceptance_status": str(l.acceptance_status), "quantity_received": l.quantity_received,
                    "grade": str(l.grade) if l.grade else None,
                    "disposition": str(l.disposition) if l.disposition else None, "restock": l.restock,
-                   "refunded_amount": str(l.refunded_amount)} for l in rma.lines],
+                   "refunded_amount": _money(l.refunded_amount, rma.currency)} for l in rma.lines],
     }
     if with_events:
         out["events"] = [{"name": e.name, "actor": e.actor, "occurred_at": e.occurred_at.isoformat(),

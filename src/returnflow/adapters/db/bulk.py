@@ -6,7 +6,9 @@ the ORM and SQLAlchemy's per-row type processing, which dominate a 400,000-row i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -31,3 +33,21 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", converted)
     finally:
         cursor.close()
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk job, then restore it.
+
+    An import or replay allocates millions of long-lived objects (rows, tuples, ORM states); every
+    generation-2 collection walks all of them, which cost about 40 % of the CPU time of the whole-file
+    import + replay (benchmarks/import_replay.py, cProfile). Reference counting still frees everything
+    acyclic; cycles left behind are collected when the collector resumes.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

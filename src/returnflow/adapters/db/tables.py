@@ -32,7 +32,10 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
         if value is None:
             return None
-        return Decimal(value).normalize() if dialect.name != "sqlite" else Decimal(value)
+        if dialect.name == "sqlite":
+            return Decimal(value)
+        stripped = Decimal(value).normalize()  # NUMERIC(18, 6): 45.500000 -> 45.5, but 10.000000 -> 1E+1 ...
+        return stripped.quantize(Decimal(1)) if stripped.as_tuple().exponent > 0 else stripped  # ... -> 10
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, insert, select
 
 from returnflow.adapters.db import tables as t
-from returnflow.adapters.db.bulk import bulk_insert
+from returnflow.adapters.db.bulk import bulk_insert, cyclic_gc_paused
 from returnflow.adapters.importers.uci_codes import line_kind
 from returnflow.domain.orders import LineKind
 from returnflow.domain.money import share_of_units
@@ -105,6 +105,12 @@ def import_uci(engine: Engine, path: Path, *, rejects_path: Path, progress: Any 
     Raises:
         FileNotFoundError: no such file. ValueError: the header is not the UCI header.
     """
+    with cyclic_gc_paused():
+        return _import_uci(engine, path, rejects_path=rejects_path, progress=progress)
+
+
+def _import_uci(engine: Engine, path: Path, *, rejects_path: Path, progress: Any = None) -> ImportReport:
+    """The import itself (see :func:`import_uci`)."""
     started = perf_counter()
     report = ImportReport(source=str(path), rejects_path=str(rejects_path))
     sha = file_sha256(path)

@@ -1,0 +1,277 @@
+"""The JSON API end to end (FastAPI TestClient) on SQLite and PostgreSQL.
+
+Every refused request answers with RFC 9457 problem details and leaves every table's row count unchanged.
+Order 100001 (``add_order``): line 1 = 3 x SKU-A at 10.00, line 2 = 1 x SKU-B at 25.50, ann@example.com.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from returnflow.bootstrap import Container
+from returnflow.services import access
+from returnflow.web.app import create_app
+from tests.conftest import add_order
+from tests.db_counts import row_counts
+
+EMAIL = "ann@example.com"
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def staff(staff_key: str) -> dict[str, str]:
+    return {"X-API-Key": staff_key}
+
+
+@pytest.fixture
+def reader(container: Container) -> dict[str, str]:
+    with container.uow() as uow:
+        key = access.create_api_key(uow, name="read-only", scopes=["read"])
+        uow.commit()
+    return {"Authorization": f"Bearer {key}"}
+
+
+def create(client: TestClient, *, sku: str = "SKU-A", quantity: int = 1, order_number: str = "100001",
+           email: str = EMAIL) -> dict[str, Any]:
+    response = client.post("/api/v1/returns", json={"order_number": order_number, "email": email,
+                                                      "lines": [{"sku": sku, "quantity": quantity, "reason": "damaged"}]})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status and body["title"] and "detail" in body
+    return body
+
+
+def test_a_customer_creates_a_return_and_reads_it_with_their_email(container: Container, client: TestClient) -> None:
+    add_order(container)
+    created = create(client, sku="SKU-A", quantity=2)
+    assert (created["number"], created["status"], created["currency"]) == ("RMA-000001", "authorized", "GBP")
+    # 2 of 3 units of a 30.00 line: 20.00
+    assert [(l["sku"], l["quantity"], l["paid_amount"]) for l in created["lines"]] == [("SKU-A", 2, "20.00")]
+    got = client.get("/api/v1/returns/RMA-000001", params={"email": "Ann@Example.com"})
+    assert got.status_code == 200
+    assert [e["name"] for e in got.json()["events"]] == ["return.requested", "return.authorized"]
+
+
+def test_the_order_lookup_shows_what_can_still_be_returned(container: Container, client: TestClient) -> None:
+    add_order(container, lines=[("SKU-A", 3, "10.00"), ("POST", 1, "18.00")])
+    create(client, sku="SKU-A", quantity=2)
+    body = client.get("/api/v1/orders/100001", params={"email": EMAIL}).json()
+    assert [(l["sku"], l["returnable_quantity"]) for l in body["lines"]] == [("SKU-A", 1), ("POST", 0)]
+    assert_problem(client.get("/api/v1/orders/100001", params={"email": "eve@example.com"}), 404)
+
+
+def test_staff_read_any_return_with_a_key(container: Container, client: TestClient, staff: dict[str, str],
+                                         reader: dict[str, str]) -> None:
+    add_order(container)
+    create(client)
+    assert client.get("/api/v1/returns/RMA-000001", headers=staff).status_code == 200
+    assert client.get("/api/v1/returns/RMA-000001", headers=reader).status_code == 200
+
+
+@pytest.mark.parametrize("params", [{"email": "eve@example.com"}, {}, {"email": ""}])
+def test_a_wrong_or_missing_email_is_a_404_problem(container: Container, client: TestClient,
+                                                    params: dict[str, str]) -> None:
+    add_order(container)
+    create(client)
+    body = assert_problem(client.get("/api/v1/returns/RMA-000001", params=params), 404)
+    assert body["detail"] == "no return authorization RMA-000001"
+    assert_problem(client.get("/api/v1/returns/RMA-999999", params={"email": EMAIL}), 404)
+
+
+def test_creating_a_return_with_a_wrong_email_is_a_404_and_stores_nothing(container: Container,
+                                                                          client: TestClient) -> None:
+    add_order(container)
+    before = row_counts(container.engine)
+    response = client.post("/api/v1/returns", json={"order_number": "100001", "email": "eve@example.com",
+                                                      "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "r"}]})
+    assert_problem(response, 404)
+    assert row_counts(container.engine) == before
+
+
+def test_staff_list_filter_and_page_returns_newest_first(container: Container, client: TestClient,
+                                                        staff: dict[str, str]) -> None:
+    add_order(container)
+    add_order(container, order_number="100002")
+    create(client, sku="SKU-A")
+    create(client, sku="SKU-B")
+    create(client, sku="SKU-A", order_number="100002")
+    assert client.post("/api/v1/returns/RMA-000002/cancel", json={"note": "changed mind"}, headers=staff).status_code == 200
+    page1 = client.get("/api/v1/returns", params={"page_size": 2}, headers=staff).json()
+    page2 = client.get("/api/v1/returns", params={"page_size": 2, "page": 2}, headers=staff).json()
+    assert page1["total"] == page2["total"] == 3
+    assert [r["number"] for r in page1["items"] + page2["items"]] == ["RMA-000003", "RMA-000002", "RMA-000001"]
+    assert "events" not in page1["items"][0]
+
+    def numbers(**params: Any) -> list[str]:
+        body = client.get("/api/v1/returns", params=params, headers=staff).json()
+        assert body["total"] == len(body["items"])
+        return [r["number"] for r in body["items"]]
+
+    assert numbers(status="cancelled") == ["RMA-000002"]
+    assert numbers(sku="SKU-A") == ["RMA-000003", "RMA-000001"]
+    assert numbers(order_number="100002") == ["RMA-000003"]
+    assert numbers(q="RMA-000001") == ["RMA-000001"]
+    assert numbers(customer_id="C1") == ["RMA-000003", "RMA-000002", "RMA-000001"]
+    assert numbers(requested_from=(datetime.now(UTC) + timedelta(days=1)).isoformat()) == []
+    assert_problem(client.get("/api/v1/returns", params={"page_size": 0}, headers=staff), 422)
+    assert_problem(client.get("/api/v1/returns", params={"page": "x"}, headers=staff), 422)
+
+
+def test_staff_take_a_return_through_every_action_to_a_refund(container: Container, client: TestClient,
+                                                              staff: dict[str, str]) -> None:
+    add_order(container)
+    rma = create(client, sku="SKU-A", quantity=3)
+    n, line = rma["number"], rma["lines"][0]["id"]
+
+    def post(action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = client.post(f"/api/v1/returns/{n}/{action}", json=body or {}, headers=staff)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert post("label", {"return_center_code": "RC-UK-01"})["tracking_code"].startswith("RF")
+    assert post("scans", {"scan": "in_transit", "location": "Northampton"})["status"] == "in_transit"
+    assert post("receive", {"return_center_code": "RC-UK-01", "quantities": {str(line): 3}})["status"] == "received"
+    inspected = post("inspect", {"line_id": line, "grade": "A"})
+    assert (inspected["status"], inspected["lines"][0]["disposition"]) == ("inspected", "restock")
+    refunded = post("refund", {"reference": "PSP-1"})
+    # 3 x 10.00 = 30.00
+    assert (refunded["status"], refunded["refund_total"], refunded["lines"][0]["refunded_amount"]) == (
+        "settled", "30.00", "30.00")
+    assert post("close")["status"] == "closed"
+
+
+def test_staff_authorize_or_reject_a_return_held_for_review(container: Container, client: TestClient,
+                                                            staff: dict[str, str]) -> None:
+    add_order(container, placed_at=datetime.now(UTC) - timedelta(days=45))
+    first, second = create(client, sku="SKU-A"), create(client, sku="SKU-B")
+    assert first["status"] == second["status"] == "in_review"
+    ok = client.post(f"/api/v1/returns/{first['number']}/authorize", json={"note": "goodwill"}, headers=staff)
+    no = client.post(f"/api/v1/returns/{second['number']}/reject", json={"reason": "late"}, headers=staff)
+    assert (ok.json()["status"], no.json()["status"]) == ("authorized", "rejected")
+
+
+def test_staff_actions_need_a_key_and_the_right_scope(container: Container, client: TestClient,
+                                                      reader: dict[str, str]) -> None:
+    add_order(container)
+    create(client)
+    before = row_counts(container.engine)
+    body = assert_problem(client.post("/api/v1/returns/RMA-000001/cancel", json={}), 401)
+    assert body["title"] == "Unauthorized"
+    assert_problem(client.post("/api/v1/returns/RMA-000001/cancel", json={}, headers={"X-API-Key": "rf_nope"}), 401)
+    assert_problem(client.get("/api/v1/returns"), 401)
+    assert_problem(client.post("/api/v1/returns/RMA-000001/cancel", json={}, headers=reader), 403)
+    assert_problem(client.post("/api/v1/returns/RMA-000001/refund", json={}, headers=reader), 403)
+    assert client.get("/api/v1/returns", headers=reader).status_code == 200
+    assert row_counts(container.engine) == before
+
+
+def test_an_illegal_transition_is_a_409_and_changes_nothing(container: Container, client: TestClient,
+                                                            staff: dict[str, str]) -> None:
+    add_order(container)
+    create(client)
+    before, rma_before = row_counts(container.engine), client.get("/api/v1/returns/RMA-000001", headers=staff).json()
+    body = assert_problem(client.post("/api/v1/returns/RMA-000001/close", json={}, headers=staff), 409)
+    assert (body["current_status"], body["action"]) == ("authorized", "close")
+    assert_problem(client.post("/api/v1/returns/RMA-000001/refund", json={}, headers=staff), 409)
+    assert_problem(client.post("/api/v1/returns/RMA-000001/inspect", json={"line_id": 1, "grade": "A"},
+                               headers=staff), 409)
+    assert row_counts(container.engine) == before
+    assert client.get("/api/v1/returns/RMA-000001", headers=staff).json() == rma_before
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/v1/returns", {"order_number": "100001", "email": EMAIL,
+                         "lines": [{"sku": "SKU-A", "quantity": -1, "reason": "r"}]}),
+    ("/api/v1/returns", {"order_number": "100001", "email": EMAIL,
+                         "lines": [{"sku": "SKU-A", "quantity": 4, "reason": "r"}]}),   # only 3 bought
+    ("/api/v1/returns", {"order_number": "100001", "email": EMAIL, "lines": []}),
+    ("/api/v1/returns", {"order_number": "100001", "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "r"}]}),
+    ("/api/v1/returns", {"email": EMAIL, "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "r"}]}),
+    ("/api/v1/returns", {"order_number": "100001", "email": EMAIL, "lines": [{"quantity": 1, "reason": "r"}]}),
+    ("/api/v1/returns/RMA-000001/inspect", {"line_id": 1, "grade": "E"}),
+    ("/api/v1/returns/RMA-000001/inspect", {"line_id": 1}),
+    ("/api/v1/returns/RMA-000001/receive", {"return_center_code": "RC-XX-99", "quantities": {"1": 1}}),
+    ("/api/v1/returns/RMA-000001/receive", {"return_center_code": "RC-UK-01", "quantities": {"1": -1}}),
+    ("/api/v1/returns/RMA-000001/receive", {"return_center_code": "RC-UK-01", "quantities": {"1": 2}}),
+    ("/api/v1/returns/RMA-000001/label", {"return_center_code": "RC-XX-99"}),
+    ("/api/v1/returns/RMA-000001/scans", {"scan": "teleported"}),
+    ("/api/v1/returns/RMA-000001/reject", {"reason": ""}),
+    ("/api/v1/returns/RMA-000001/refund", {"resolution": "cash"}),
+])
+def test_invalid_input_is_a_422_problem_and_changes_nothing(container: Container, client: TestClient,
+                                                            staff: dict[str, str], path: str,
+                                                            body: dict[str, Any]) -> None:
+    add_order(container)
+    create(client, sku="SKU-B")  # RMA-000001, line 1: 1 unit of SKU-B
+    before = row_counts(container.engine)
+    assert_problem(client.post(path, json=body, headers=staff), 422)
+    assert row_counts(container.engine) == before
+
+
+WEIRD_BODIES: list[Any] = [
+    {}, [], None, "text", 42, {"order_number": 100001, "email": EMAIL, "lines": "SKU-A"},
+    {"order_number": "100001", "email": EMAIL, "lines": [{"sku": "SKU-A", "quantity": 10**30, "reason": "r"}]},
+    {"order_number": "100001", "email": EMAIL, "lines": [{"order_line_id": 2**70, "quantity": 1, "reason": "r"}]},
+    {"order_number": "100001", "email": EMAIL, "lines": [{"sku": "SKU-A", "quantity": 1.5, "reason": "r"}]},
+    {"order_number": "100001", "email": EMAIL, "lines": [{"sku": "SKU-A", "quantity": "1e3", "reason": "r"}]},
+    {"order_number": "１００００１", "email": "änné@例え.jp", "lines": [{"sku": "ＳＫＵ", "quantity": 1, "reason": "🙂"}]},
+    {"order_number": "100001\x00", "email": EMAIL, "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "r"}]},
+    {"order_number": "100001", "email": EMAIL * 100, "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "r"}]},
+    {"order_number": "100001", "email": EMAIL, "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "r",
+                                                          "unexpected": True}]},
+]
+
+
+@pytest.mark.parametrize("body", WEIRD_BODIES, ids=range(len(WEIRD_BODIES)))
+def test_weird_return_requests_never_give_a_500_and_store_nothing(container: Container, client: TestClient,
+                                                                  body: Any) -> None:
+    add_order(container)
+    before = row_counts(container.engine)
+    response = client.post("/api/v1/returns", json=body)
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert row_counts(container.engine) == before
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("post", "/api/v1/returns/RMA-000001/receive", {"return_center_code": "RC-UK-01", "quantities": {str(2**70): 1}}),
+    ("post", "/api/v1/returns/RMA-000001/receive", {"return_center_code": "RC-UK-01", "quantities": {"x": 1}}),
+    ("post", "/api/v1/returns/RMA-000001/inspect", {"line_id": 2**70, "grade": "A"}),
+    ("post", "/api/v1/returns/RMA-000001/scans", {"scan": "in_transit", "occurred_at": "2011-01-01T00:00:00"}),
+    ("post", "/api/v1/returns/RMA-000001/scans", {"scan": "in_transit", "occurred_at": "yesterday"}),
+    ("post", "/api/v1/returns/RMA%00/cancel", {}),
+    ("post", "/api/v1/returns/RMA-000001/cancel", {"note": 5}),
+    ("get", "/api/v1/returns?requested_from=2011-01-01T00:00:00", None),
+    ("get", "/api/v1/returns?q=%00", None),
+    ("get", "/api/v1/returns?status=%00", None),
+    ("get", "/api/v1/returns/%F0%9F%99%82?email=x", None),
+    ("get", "/api/v1/orders/%00?email=ann@example.com", None),
+])
+def test_weird_staff_requests_never_give_a_500_and_change_nothing(container: Container, client: TestClient,
+                                                                  staff: dict[str, str], method: str, path: str,
+                                                                  body: Any) -> None:
+    add_order(container)
+    create(client, sku="SKU-B")
+    before = row_counts(container.engine)
+    response = client.request(method, path, json=body, headers=staff)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith(PROBLEM)
+        assert row_counts(container.engine) == before
