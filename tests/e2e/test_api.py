@@ -66,7 +66,7 @@ def test_a_customer_creates_a_return_and_reads_it_with_their_email(container: Co
     assert [(l["sku"], l["quantity"], l["paid_amount"]) for l in created["lines"]] == [("SKU-A", 2, "20.00")]
     got = client.get("/api/v1/returns/RMA-000001", params={"email": "Ann@Example.com"})
     assert got.status_code == 200
-    assert [e["name"] for e in got.json()["events"]] == ["return.requested", "return.authorized"]
+    assert [e["name"] for e in got.json()["events"]] == ["return.requested", "return.routed", "return.authorized"]
 
 
 def test_the_order_lookup_shows_what_can_still_be_returned(container: Container, client: TestClient) -> None:

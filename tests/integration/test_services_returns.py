@@ -51,7 +51,7 @@ def test_a_request_within_the_window_is_authorized_by_policy(container: Containe
     assert [(line.sku, line.quantity, line.paid_amount) for line in rma.lines] == [
         ("SKU-A", 2, D("20.00")), ("SKU-B", 1, D("25.50"))]
     stored = svc.get_rma(container.uow, rma.number)
-    assert [e.name for e in stored.events] == ["return.requested", "return.authorized"]
+    assert [e.name for e in stored.events] == ["return.requested", "return.routed", "return.authorized"]
     counts = row_counts(container.engine)
     assert (counts["return_authorizations"], counts["return_lines"], counts["return_events"]) == (1, 2, 2)
     assert counts["outbox"] == 2  # one message per event, in the same transaction
