@@ -90,7 +90,8 @@ def decide(policy: ReturnPolicy, *, order: Order, items: Sequence[RequestedUnits
         value += share_of_units(paid, quantity=item.line.quantity, units_before=item.units_before,
                                 units=min(item.units, item.line.quantity - item.units_before), currency=cur)
         unit_values.append(paid / item.line.quantity)
-        fee = policy.fee_for(item.line)
+        reason = policy.reason(item.request.reason)
+        fee = Fee() if reason is not None and reason.free_return else policy.fee_for(item.line)
         decision.restocking_fees[item.line.id or 0] = fee
         if fee.percent or fee.flat:
             decision.explanations.append(f"restocking fee on {item.line.sku}: "

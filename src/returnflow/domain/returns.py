@@ -337,8 +337,9 @@ class ReturnAuthorization:
             "accepted": accept, "restock": restock})
 
     def settle(self, *, actor: str, at: datetime, resolution: Resolution, amounts: dict[int, Decimal],
-               reference: str = "") -> None:
-        """Record the settlement: ``amounts`` maps line id -> amount refunded or credited for it.
+               reference: str = "", refund_total: Decimal | None = None) -> None:
+        """Record the settlement: ``amounts`` maps line id -> amount refunded or credited for it;
+        ``refund_total`` (default: their sum) also counts money not tied to a line (shipping refunded).
 
         Raises:
             InvalidInput: a negative amount, or an amount for a line with nothing accepted to pay for.
@@ -353,7 +354,7 @@ class ReturnAuthorization:
         for line_id, amount in amounts.items():
             self.line(line_id).refunded_amount += amount
         self.resolution = Resolution(resolution)
-        self.refund_total = sum(amounts.values(), Decimal(0))
+        self.refund_total = sum(amounts.values(), Decimal(0)) if refund_total is None else refund_total
         self._record(f"return.{'refunded' if self.resolution == Resolution.REFUND else 'settled'}", actor, at,
                      S.SETTLED, {"resolution": str(self.resolution), "amount": str(self.refund_total),
                                  "currency": self.currency, "reference": reference})

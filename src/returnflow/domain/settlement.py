@@ -182,7 +182,8 @@ def route_to_payments(total: Decimal, payments: Sequence[PaymentSource], *, meth
     Order (documented in docs/policy.md): payments whose method comes first in ``method_order`` are
     refunded first (default ``card, paypal, gift_card, store_credit``); methods not listed come after
     the listed ones; ties in payment id order (oldest first). Each payment takes at most its
-    refundable amount; methods in ``non_refundable_methods`` take nothing. Whatever is left goes to
+    refundable amount (captured amounts may carry extra precision: the caps are rounded cumulatively in
+    that order, so they add up to the rounded total refundable); methods in ``non_refundable_methods`` take nothing. Whatever is left goes to
     store credit (Solidus' ``reimbursement_helpers.rb`` walks payments the same way).
     """
     total = round_money(total, currency)
@@ -191,12 +192,17 @@ def route_to_payments(total: Decimal, payments: Sequence[PaymentSource], *, meth
     rank = {method: i for i, method in enumerate(method_order)}
     ordered = sorted(payments, key=lambda p: (rank.get(p.method, len(rank)), p.payment_id))
     parts, left = [], total
-    for payment in ordered:
+    usable = [p for p in ordered if p.method not in non_refundable_methods and p.refundable > 0]
+    running, caps = ZERO, []
+    for payment in usable:  # cumulative rounding: 3 x 33.333 captured -> 33.33, 33.34, 33.33 = 100.00
+        caps.append(round_money(running + payment.refundable, currency) - round_money(running, currency))
+        running += payment.refundable
+    for payment, cap in zip(usable, caps):
         if left == 0:
             break
-        if payment.method in non_refundable_methods or payment.refundable <= 0:
+        amount = min(left, cap)
+        if amount <= 0:
             continue
-        amount = min(left, round_money(payment.refundable, currency))
         parts.append(PaymentRefund(payment_id=payment.payment_id, method=payment.method, amount=amount))
         left -= amount
     return parts, left

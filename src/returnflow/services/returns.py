@@ -15,14 +15,17 @@ from decimal import Decimal
 
 from returnflow.adapters.db.repository import event_payload
 from returnflow.adapters.db.unit_of_work import UnitOfWork
-from returnflow.domain import inspection, policy as policy_rules
+from returnflow.adapters.db.money_repository import MoneyRepository
+from returnflow.domain import inspection, policy_terms
 from returnflow.domain.errors import InvalidInput, NotEligible, NotFound
 from returnflow.domain.money import share_of_units
 from returnflow.domain.orders import LineKind, Order, check_returnable
-from returnflow.domain.policy import ReturnPolicy, Verdict
-from returnflow.domain.refunds import quote_line
+from returnflow.domain.policy import LineRequest, ReturnPolicy, Verdict
+from returnflow.domain.policy_terms import RequestedUnits
+from returnflow.domain.settlement import RefundItem, quote_line_units
 from returnflow.domain.returns import ReturnAuthorization, ReturnLine
 from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution
+from returnflow.services.policies import customer_facts
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -36,6 +39,9 @@ class RequestedLine:
     order_line_id: int | None = None
     sku: str | None = None
     reason_detail: str = ""
+    sub_reason: str = ""
+    photos: int = 0
+    conditions: tuple[str, ...] = ()
 
 
 def _now() -> datetime:
@@ -90,7 +96,7 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
         _verify_customer(order, proof, uow.repo.customer_email(order.customer_id))
         returned = uow.repo.returned_quantities(order.id or 0)
         by_id = {line.id: line for line in order.lines}
-        rma_lines, verdict = [], policy_rules.Eligibility()
+        rma_lines, asked = [], []
         for requested in lines:
             if requested.quantity is None or requested.quantity < 1:
                 raise InvalidInput(f"quantity must be at least 1, got {requested.quantity}")
@@ -107,15 +113,20 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
             if not requested.reason or not requested.reason.strip():
                 raise InvalidInput(f"a return reason is required for {line.sku}")
             already = returned.get(line.id or 0, 0)
-            verdict = verdict.merge(policy_rules.check_line(policy, order=order, line=line, requested_at=at))
+            asked.append(RequestedUnits(line=line, units=requested.quantity, units_before=already, request=LineRequest(
+                reason=requested.reason.strip(), sub_reason=requested.sub_reason, comment=requested.reason_detail,
+                photos=requested.photos, conditions=tuple(requested.conditions))))
             if line.kind == LineKind.GOODS:
                 check_returnable(sku=line.sku, bought=line.quantity, already_returned=already,
                                  requested=requested.quantity)
-            paid = share_of_units(line.paid_total(order.currency), quantity=line.quantity, units_before=already,
+            paid = share_of_units(order.line_paid_total(line), quantity=line.quantity, units_before=already,
                                   units=requested.quantity, currency=order.currency)
             rma_lines.append(ReturnLine(order_line_id=line.id or 0, sku=line.sku, description=line.description,
                                         quantity=requested.quantity, reason=requested.reason.strip(),
                                         reason_detail=requested.reason_detail, paid_amount=paid))
+        decision = policy_terms.decide(policy, order=order, items=asked, at=at, customer=customer_facts(
+            MoneyRepository(uow.session), policy, order.customer_id, at))
+        verdict = decision.eligibility
         if verdict.verdict == Verdict.NOT_ELIGIBLE:
             raise NotEligible("; ".join(verdict.reasons), verdict.reasons)
         rma = ReturnAuthorization.request(number=uow.repo.next_rma_number(), order_id=order.id or 0,
@@ -123,7 +134,7 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
                                           currency=order.currency, lines=rma_lines, actor=actor, at=at,
                                           channel=channel)
         rma.policy_version = policy.version
-        rma.decision = "; ".join(verdict.reasons) or "eligible under the return policy"
+        rma.decision = decision.summary()
         if auto_decide:
             if verdict.verdict == Verdict.ELIGIBLE:
                 rma.authorize(actor="system:policy", at=at, note="auto-approved by policy")
@@ -269,13 +280,11 @@ def refund_amounts(rma: ReturnAuthorization, order: Order, refunded_units: dict[
     ``refunded_units`` (order line id -> units already settled on other RMAs) is updated in place, so a
     caller settling many RMAs of one order in a row can pass the same dict.
     """
-    by_id = {line.id: line for line in order.lines}
     amounts: dict[int, Decimal] = {}
     for line in rma.lines:
         units = line.quantity_accepted
         before = refunded_units.get(line.order_line_id, 0)
-        quote = quote_line(by_id[line.order_line_id], currency=rma.currency, units=units,
-                           units_already_refunded=before)
+        quote = quote_line_units(order, RefundItem(order_line_id=line.order_line_id, units=units, units_before=before))
         amounts[line.id or 0] = min(quote.amount, line.paid_amount)
         refunded_units[line.order_line_id] = before + units
     return amounts
