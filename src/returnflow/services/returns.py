@@ -134,6 +134,7 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
                                           currency=order.currency, lines=rma_lines, actor=actor, at=at,
                                           channel=channel)
         rma.policy_version = policy.version
+        MoneyRepository(uow.session).remember_policy(version=policy.version, source=policy.source, at=at)
         rma.decision = decision.summary()
         if auto_decide:
             if verdict.verdict == Verdict.ELIGIBLE:
@@ -161,6 +162,7 @@ def get_rma(uow_factory: UowFactory, number: str) -> ReturnAuthorization:
         rma = uow.repo.rma_by_number(number.strip())
         if rma is None:
             raise NotFound(f"no return authorization {number}")
+        uow.session.expunge(rma)  # leaving without commit rolls back, which would expire a still-attached RMA
         return rma
 
 

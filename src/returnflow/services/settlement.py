@@ -117,7 +117,8 @@ def _quote(uow: UnitOfWork, rma: ReturnAuthorization, order: Order, policy: Retu
     return quote, state, shipping
 
 
-def _load(uow: UnitOfWork, number: str, *, lock: bool) -> tuple[ReturnAuthorization, Order]:
+def load_rma_and_order(uow: UnitOfWork, number: str, *, lock: bool) -> tuple[ReturnAuthorization, Order]:
+    """The RMA and its order, both locked when ``lock`` (order first). Raises ``NotFound``."""
     ra = t.return_authorizations.c
     order_number = uow.session.execute(select(ra.order_number).where(ra.number == number.strip())).scalar()
     if order_number is None:
@@ -133,7 +134,7 @@ def preview_refund(uow_factory: UowFactory, number: str, *, policy: ReturnPolicy
     """What :func:`issue_refund` would give now for the RMA (nothing stored). ``policy``: the default;
     the version recorded on the RMA is used when stored. Raises ``NotFound``."""
     with uow_factory() as uow:
-        rma, order = _load(uow, number, lock=False)
+        rma, order = load_rma_and_order(uow, number, lock=False)
         policy = _policy_of(uow_factory, rma, policy)
         quote, _, _ = _quote(uow, rma, order, policy, returnless=returnless)
         return _route(uow, order, quote, policy, resolution=_resolution(resolution), rma_number=rma.number)
@@ -217,7 +218,7 @@ def issue_refund(uow_factory: UowFactory, number: str, *, idempotency_key: str, 
             stored = money.refund_by_key(idempotency_key)
             if stored is not None:
                 return _replay(stored, digest, number.strip())
-            rma, order = _load(uow, number, lock=True)
+            rma, order = load_rma_and_order(uow, number, lock=True)
             stored = money.refund_by_key(idempotency_key)  # re-read under the order lock
             if stored is not None:
                 return _replay(stored, digest, rma.number)

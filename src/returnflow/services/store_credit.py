@@ -96,7 +96,8 @@ def spend_credit(uow_factory: UowFactory, *, customer_id: str, currency: str, am
         money = MoneyRepository(uow.session)
         available = ledger.balance(money.credit_entries(customer_id, currency))
         if value > available:
-            raise InvalidInput(f"store credit balance is {available} {currency}; cannot spend {value}")
+            raise InvalidInput(f"store credit balance is {round_money(available, currency)} {currency}; "
+                               f"cannot spend {value}")
         entry = money.add_credit_entry(customer_id=customer_id, currency=currency, kind=CreditKind.SPENT,
                                        amount=value, at=at or datetime.now(UTC), reference=reference)
         uow.commit()

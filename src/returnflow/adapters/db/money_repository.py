@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from returnflow.adapters.db import tables as t
@@ -133,6 +134,17 @@ class MoneyRepository:
     def add_policy(self, *, version: str, source: str, at: datetime, actor: str) -> None:
         self.session.execute(insert(t.policy_versions).values(version=version, source=source, created_at=at,
                                                               created_by=actor))
+
+    def remember_policy(self, *, version: str, source: str, at: datetime, actor: str = "system") -> None:
+        """Store a policy version that decides RMAs (e.g. the file loaded at start) unless it is stored;
+        a concurrent insert of the same version is harmless (savepoint)."""
+        if not source or self.policy_source(version) is not None:
+            return
+        try:
+            with self.session.begin_nested():
+                self.add_policy(version=version, source=source, at=at, actor=actor)
+        except IntegrityError:
+            pass
 
     def policy_versions(self) -> list[tuple[str, datetime, str]]:
         c = t.policy_versions.c
