@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from returnflow.adapters.importers.uci import import_uci
+from returnflow.planning.cli import plan_app
 from returnflow.bootstrap import Container, Settings, default_uci_path
 from returnflow.services import access, analytics, centers, replay, setup
 
@@ -22,6 +23,7 @@ import_app = typer.Typer(help="Import orders and returns.", no_args_is_help=True
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(db_app, name="db")
+app.add_typer(plan_app, name="plan")
 err = Console(stderr=True)
 
 DbUrl = Annotated[str, typer.Option("--database-url", envvar="RETURNFLOW_DATABASE_URL",

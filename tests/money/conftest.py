@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 import returnflow  # noqa: F401
 from returnflow.adapters.db import migrate
@@ -18,8 +19,22 @@ from returnflow.adapters.db.engine import make_engine, make_session_factory
 from returnflow.adapters.db.tables import metadata
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 
-POSTGRES_URL = os.environ.get("RETURNFLOW_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1/returnflow_money")
+#: Same convention as tests/conftest.py: the variable names the server; these tests use the database
+#: ``returnflow_money`` on it (created when missing) and empty their tables before each test.
+SERVER_URL = os.environ.get("RETURNFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
+DATABASE = "returnflow_money"
+
+
+def _postgres_url() -> str:
+    server = make_url(SERVER_URL)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}).first():
+                conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+    finally:
+        admin.dispose()
+    return server.set(database=DATABASE).render_as_string(hide_password=False)
 
 
 def _fresh(engine: Engine) -> None:
@@ -32,7 +47,7 @@ def _fresh(engine: Engine) -> None:
 @pytest.fixture(scope="session")
 def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Engine]]:
     sqlite = make_engine(f"sqlite:///{Path(tmp_path_factory.mktemp('money')) / 'money.db'}")
-    postgres = make_engine(POSTGRES_URL)
+    postgres = make_engine(_postgres_url())
     for engine in (sqlite, postgres):
         _fresh(engine)
     yield {"sqlite": sqlite, "postgresql": postgres}

@@ -34,17 +34,20 @@ _RECEIVABLE = {S.AUTHORIZED, S.LABEL_ISSUED, S.IN_TRANSIT, S.PARTIALLY_RECEIVED,
 #: status -> action -> statuses the action may lead to. The only place that says what is allowed.
 TRANSITIONS: dict[S, dict[str, frozenset[S]]] = {
     S.REQUESTED: {
+        "route": frozenset({S.REQUESTED}),
         "authorize": frozenset({S.AUTHORIZED}),
         "review": frozenset({S.IN_REVIEW}),
         "reject": frozenset({S.REJECTED}),
         "cancel": frozenset({S.CANCELLED}),
     },
     S.IN_REVIEW: {
+        "route": frozenset({S.IN_REVIEW}),
         "authorize": frozenset({S.AUTHORIZED}),
         "reject": frozenset({S.REJECTED}),
         "cancel": frozenset({S.CANCELLED}),
     },
     S.AUTHORIZED: {
+        "route": frozenset({S.AUTHORIZED}),
         "issue_label": frozenset({S.LABEL_ISSUED}),
         "receive": frozenset({S.RECEIVED, S.PARTIALLY_RECEIVED}),
         "cancel": frozenset({S.CANCELLED}),
@@ -210,6 +213,15 @@ class ReturnAuthorization:
             if line.acceptance_status == Acc.MANUAL_REVIEW:
                 line.acceptance_status = Acc.PENDING
         self._record("return.authorized", actor, at, S.AUTHORIZED, {"note": note} if note else {})
+
+    def route_to(self, *, actor: str, at: datetime, return_center_code: str, reason: str) -> None:
+        """Record where the parcel should go and why (before any label); the status does not change."""
+        if not return_center_code:
+            raise InvalidInput("routing needs a return center")
+        self._check("route", S(self.status))
+        self.return_center_code = return_center_code
+        self._record("return.routed", actor, at, S(self.status),
+                     {"return_center": return_center_code, "reason": reason})
 
     def send_to_review(self, *, actor: str, at: datetime, reasons: list[str]) -> None:
         """Hold the request for an agent; ``reasons`` say why (shown on the RMA)."""

@@ -24,6 +24,8 @@ from returnflow.domain.policy import LineRequest, ReturnPolicy, Verdict
 from returnflow.domain.policy_terms import RequestedUnits
 from returnflow.domain.settlement import RefundItem, quote_line_units
 from returnflow.domain.returns import ReturnAuthorization, ReturnLine
+from returnflow.domain.routing import NoReturnCenterAvailable
+from returnflow.services.routing import route_for_customer
 from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution
 from returnflow.services.policies import customer_facts
 
@@ -136,6 +138,11 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
         rma.policy_version = policy.version
         MoneyRepository(uow.session).remember_policy(version=policy.version, source=policy.source, at=at)
         rma.decision = decision.summary()
+        try:
+            route = route_for_customer(uow, country=order.country, at=at)
+            rma.route_to(actor="system:routing", at=at, return_center_code=route.center_code, reason=route.reason)
+        except NoReturnCenterAvailable as exc:
+            rma.decision += f"; not routed: {exc}"
         if auto_decide:
             if verdict.verdict == Verdict.ELIGIBLE:
                 rma.authorize(actor="system:policy", at=at, note="auto-approved by policy")

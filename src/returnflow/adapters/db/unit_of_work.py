@@ -23,6 +23,9 @@ class UnitOfWork:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         try:
+            # Detach first: loaded objects stay readable (a rollback would expire them); whatever was not
+            # committed is still rolled back in the database.
+            self.session.expunge_all()
             self.session.rollback()
         finally:
             self.session.close()

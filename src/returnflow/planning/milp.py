@@ -1,0 +1,203 @@
+"""The facility-location MILP solved with HiGHS (``highspy``); the only module that imports the solver.
+
+Formulation: the strong ("disaggregated") CFLP of Cornuejols, Sridharan & Thizy (1991), "A comparison of
+heuristics and relaxations for the capacitated plant location problem", EJOR 50:280-297, with linking rows
+x_ij <= u_ij y_i. The plain model uses u_ij = 1. The strengthened model adds
+  * u_ij = min(1, s_i / d_j, bound from Lagrangian reduced costs)  (a region cannot send more than fits),
+  * the aggregate capacity cover  sum_i s_i y_i >= sum_j d_j          (valid for any feasible plan).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from returnflow.planning.problem import FacilityProblem
+
+
+@dataclass(frozen=True)
+class MilpResult:
+    """Raw solver outcome: status "optimal" | "time limit" | "infeasible" | "cutoff"; x is (m, n) fractions."""
+
+    status: str
+    objective: float
+    bound: float
+    open_centers: np.ndarray
+    assignment: np.ndarray
+    seconds: float
+
+
+def solve_milp(
+    problem: FacilityProblem,
+    *,
+    time_limit: float = 60.0,
+    threads: int = 1,
+    strengthen: bool = True,
+    open_lower: np.ndarray | None = None,
+    open_upper: np.ndarray | None = None,
+    link_bounds: np.ndarray | None = None,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
+    cutoff: float | None = None,
+    open_count: tuple[int, int] | None = None,
+    verbose: bool = False,
+) -> MilpResult:
+    """Solve the (restricted) problem as a MILP with HiGHS.
+
+    Args:
+        problem: the instance.
+        time_limit: seconds for HiGHS.
+        threads: HiGHS threads (1 is fastest on this model on 2 shared cores).
+        strengthen: add the aggregate-capacity cover and the tightened linking coefficients.
+        open_lower / open_upper: (m,) 0/1 bounds on y (fixings proven elsewhere), on top of must_open/close.
+        link_bounds: (m, n) valid upper bounds u_ij on x_ij (x_ij <= u_ij y_i is added).
+        start: (y (m,), x (m, n)) a feasible solution handed to HiGHS as its first incumbent.
+        cutoff: only solutions with objective <= cutoff are of interest ("cutoff" status if none).
+        open_count: (fewest, most) centers open, a range proven by the Lagrangian count bounds.
+
+    Returns:
+        MilpResult with bound = HiGHS' dual bound (the MIP's proven lower bound).
+    """
+    started = time.perf_counter()
+    m, n = problem.shape
+    demands = problem.demands
+    capacities = problem.effective_capacities
+    y_lower = np.zeros(m)
+    y_upper = np.ones(m)
+    y_lower[list(problem.must_open)] = 1
+    if open_lower is not None:
+        y_lower = np.maximum(y_lower, open_lower)
+    if open_upper is not None:
+        y_upper = np.minimum(y_upper, open_upper)
+    mask = problem.allowed_mask & (y_upper[:, None] > 0.5)
+    if not mask.any(axis=0).all():
+        return _empty("infeasible", m, n, started)
+    centers, regions = np.nonzero(mask)
+    pairs = len(centers)
+    link = np.ones(pairs)
+    if strengthen and problem.capacitated:
+        link = np.minimum(link, capacities[centers] / demands[regions])
+    if link_bounds is not None:
+        link = np.minimum(link, link_bounds[centers, regions])
+    x_columns = m + np.arange(pairs)
+
+    rows, cols, values = [], [], []
+    row_lower, row_upper = [], []
+    # demand rows: sum_i x_ij = 1
+    rows.append(regions)
+    cols.append(x_columns)
+    values.append(np.ones(pairs))
+    row_lower += [1.0] * n
+    row_upper += [1.0] * n
+    next_row = n
+    finite = np.isfinite(capacities)
+    if problem.capacitated and finite.any():
+        capacity_row = np.full(m, -1)
+        capacity_row[finite] = next_row + np.arange(finite.sum())
+        selected = finite[centers]
+        rows.append(capacity_row[centers[selected]])
+        cols.append(x_columns[selected])
+        values.append(demands[regions[selected]])
+        rows.append(capacity_row[finite])
+        cols.append(np.flatnonzero(finite))
+        values.append(-capacities[finite])
+        row_lower += [-math.inf] * int(finite.sum())
+        row_upper += [0.0] * int(finite.sum())
+        next_row += int(finite.sum())
+    # linking rows x_ij - u_ij y_i <= 0, needed unless y_i is fixed open (then x_ij <= u_ij is a bound)
+    needs_row = y_lower[centers] < 0.5
+    linked = np.flatnonzero(needs_row)
+    link_rows = next_row + np.arange(len(linked))
+    rows += [link_rows, link_rows]
+    cols += [x_columns[linked], centers[linked]]
+    values += [np.ones(len(linked)), -link[linked]]
+    row_lower += [-math.inf] * len(linked)
+    row_upper += [0.0] * len(linked)
+    next_row += len(linked)
+    if strengthen and problem.capacitated and finite.all():
+        rows.append(np.full(m, next_row))
+        cols.append(np.arange(m))
+        values.append(capacities.astype(float))
+        row_lower.append(float(demands.sum()))
+        row_upper.append(math.inf)
+        next_row += 1
+    if problem.max_open is not None or open_count is not None:
+        rows.append(np.full(m, next_row))
+        cols.append(np.arange(m))
+        values.append(np.ones(m))
+        row_lower.append(-math.inf if open_count is None else float(open_count[0]))
+        upper_count = problem.max_open if open_count is None else open_count[1]
+        if problem.max_open is not None:
+            upper_count = min(upper_count, problem.max_open)
+        row_upper.append(float(upper_count))
+        next_row += 1
+
+    all_rows = np.concatenate(rows).astype(np.int32)
+    all_cols = np.concatenate(cols).astype(np.int64)
+    all_values = np.concatenate(values).astype(float)
+    order = np.lexsort((all_rows, all_cols))
+    num_cols = m + pairs
+    lp = highspy.HighsLp()
+    lp.num_col_ = num_cols
+    lp.num_row_ = next_row
+    lp.col_cost_ = np.concatenate([problem.fixed_costs, problem.assignment_costs[centers, regions]])
+    lp.col_lower_ = np.concatenate([y_lower, np.zeros(pairs)])
+    lp.col_upper_ = np.concatenate([y_upper, np.where(needs_row, 1.0, link)])
+    lp.row_lower_ = np.asarray(row_lower)
+    lp.row_upper_ = np.asarray(row_upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(np.bincount(all_cols, minlength=num_cols))]).astype(np.int32)
+    lp.a_matrix_.index_ = all_rows[order]
+    lp.a_matrix_.value_ = all_values[order]
+    integer = highspy.HighsVarType.kInteger
+    continuous = highspy.HighsVarType.kContinuous
+    lp.integrality_ = [integer] * m + [integer if problem.single_source else continuous] * pairs
+
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", verbose)
+    highs.setOptionValue("threads", threads)
+    highs.setOptionValue("time_limit", max(0.1, float(time_limit)))
+    highs.setOptionValue("mip_rel_gap", 1e-9)
+    highs.setOptionValue("mip_abs_gap", 1e-6)
+    if cutoff is not None:
+        highs.setOptionValue("objective_bound", float(cutoff))
+    highs.passModel(lp)
+    if start is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = list(np.concatenate([start[0], start[1][centers, regions]]))
+        highs.setSolution(solution)
+    highs.run()
+    status = highs.getModelStatus()
+    info = highs.getInfo()
+    seconds = time.perf_counter() - started
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return _empty("cutoff" if cutoff is not None else "infeasible", m, n, started)
+    if info.primal_solution_status == 0:  # no feasible point found
+        return _empty("time limit", m, n, started, bound=info.mip_dual_bound)
+    column_values = np.asarray(highs.getSolution().col_value)
+    open_centers = np.round(column_values[:m])
+    assignment = np.zeros((m, n))
+    assignment[centers, regions] = np.clip(column_values[m:], 0.0, 1.0)
+    label = "optimal" if status == highspy.HighsModelStatus.kOptimal else "time limit"
+    return MilpResult(label, info.objective_function_value, info.mip_dual_bound, open_centers, assignment, seconds)
+
+
+def _empty(status: str, m: int, n: int, started: float, *, bound: float = math.nan) -> MilpResult:
+    return MilpResult(status, math.nan, bound, np.zeros(m), np.zeros((m, n)), time.perf_counter() - started)
+
+
+def solve_transportation(problem: FacilityProblem, open_centers: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """Best splittable assignment for a fixed set of open centers (an LP); None if it cannot serve all volume.
+
+    Returns (fixed + transport cost, (m, n) fractions).
+    """
+    fixed = problem.with_options(single_source=False)
+    result = solve_milp(
+        fixed, strengthen=False, open_lower=open_centers, open_upper=open_centers, time_limit=60.0
+    )
+    if result.status != "optimal":
+        return None
+    return result.objective, result.assignment

@@ -1,0 +1,172 @@
+"""Solve a facility-location problem: the library entry point ``plan_network``.
+
+Two methods:
+  * ``plain``: the textbook strong MILP (x_ij <= y_i) handed to HiGHS as is; kept as the benchmark baseline.
+  * ``lagrangian`` (default): subgradient optimisation of the Lagrangian bound (lagrangian.py) with primal
+    plans from the Lagrangian's open sets (transportation LPs), then Lagrangian reduced-cost fixing of centers
+    and bounding of x_ij, then HiGHS on the reduced strengthened MILP with the incumbent as warm start and
+    cutoff. Every reduction only removes plans that cost more than the incumbent, so optimality is preserved.
+    The Lagrangian is used for the splittable capacitated form; other forms go straight to the strengthened
+    MILP.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from returnflow.planning import lagrangian
+from returnflow.planning.milp import MilpResult, solve_milp, solve_transportation
+from returnflow.planning.problem import FacilityProblem, NetworkPlan
+
+
+def plan_network(
+    problem: FacilityProblem, *, method: str = "lagrangian", time_limit: float = 60.0, threads: int = 1
+) -> NetworkPlan:
+    """Optimal (or best found within ``time_limit`` seconds) plan for ``problem``.
+
+    Returns a :class:`NetworkPlan` with the objective, HiGHS' or the Lagrangian's proven bound, the relative gap
+    and the wall time. Raises ValueError for an unknown method.
+    """
+    started = time.perf_counter()
+    notes: list[str] = []
+    if method == "plain":
+        result = solve_milp(problem, strengthen=False, time_limit=time_limit, threads=threads)
+        return _plan(problem, result, result.bound, started, "plain", notes)
+    if method != "lagrangian":
+        raise ValueError(f"unknown method {method!r}: use 'plain' or 'lagrangian'")
+    m, _ = problem.shape
+    lower = np.zeros(m)
+    lower[list(problem.must_open)] = 1.0
+    upper = np.ones(m)
+    upper[list(problem.must_close)] = 0.0
+    use_lagrangian = problem.capacitated and not problem.single_source and problem.shape[0] * problem.shape[1] > 5000
+    if not use_lagrangian:
+        result = solve_milp(problem, strengthen=True, time_limit=time_limit, threads=threads)
+        return _plan(problem, result, result.bound, started, "milp", notes)
+
+    budget = min(0.3 * time_limit, 15.0)
+    state, incumbent = subgradient(problem, lower=lower, upper=upper, time_budget=budget)
+    if not math.isfinite(state.bound):
+        result = solve_milp(problem, strengthen=True, time_limit=time_limit, threads=threads)
+        return _plan(problem, result, result.bound, started, "milp", notes)
+    bound = state.bound
+    best = incumbent
+    notes.append(f"lagrangian bound {bound:.3f} after {time.perf_counter() - started:.1f} s")
+    # Guess an upper limit U a little above the bound; fix and bound variables as if an incumbent of value U
+    # existed and solve the reduced MILP. If its optimum is <= U it is optimal overall (every plan costing <= U
+    # survives the reductions); otherwise no plan costs <= U, so U is a new lower bound and the guess grows.
+    for factor in (5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 3e-2, 1e-1, math.inf):
+        limit = bound * (1 + factor) if math.isfinite(factor) else math.inf
+        if best is not None and best[0] <= bound * (1 + 3 * factor):
+            limit = best[0]  # an incumbent close to the bound: prove it directly
+        if not math.isfinite(limit):
+            break
+        remaining = time_limit - (time.perf_counter() - started)
+        if remaining <= 0.5:
+            break
+        counts = lagrangian.count_range(problem, state, limit, lower=lower, upper=upper)
+        if counts is not None and counts[0] > counts[1]:
+            notes.append(f"limit {limit:.3f}: no count of open centers has a Lagrangian bound below it")
+            bound = max(bound, limit)
+            continue
+        fixed_lower, fixed_upper = lagrangian.fix_centers(problem, state, limit, lower=lower, upper=upper, counts=counts)
+        fixed_state = lagrangian.evaluate(problem, state.multipliers, lower=fixed_lower, upper=fixed_upper, counts=counts)
+        start = None
+        if best is not None and np.all(best[1] >= fixed_lower) and np.all(best[1] <= fixed_upper):
+            start = (best[1], best[2])
+        result = solve_milp(
+            problem,
+            strengthen=True,
+            time_limit=remaining,
+            threads=threads,
+            open_lower=fixed_lower,
+            open_upper=fixed_upper,
+            link_bounds=lagrangian.link_bounds(fixed_state, limit),
+            start=start,
+            open_count=counts,
+        )
+        notes.append(
+            f"limit {limit:.3f}: {int(fixed_lower.sum())} centers fixed open, {int(problem.shape[0] - fixed_upper.sum())}"
+            f" closed, open count in {counts}; reduced MILP {result.status} {result.objective:.3f} in {result.seconds:.1f} s"
+        )
+        if math.isfinite(result.objective) and (best is None or result.objective < best[0]):
+            best = (result.objective, result.open_centers, result.assignment)
+        tolerance = 1e-9 * max(1.0, abs(limit))
+        if result.status == "optimal" and result.objective <= limit + tolerance:
+            final = MilpResult("optimal", result.objective, result.objective, result.open_centers, result.assignment, 0.0)
+            return _plan(problem, final, max(bound, result.bound), started, "lagrangian+milp", notes)
+        if result.status in ("optimal", "infeasible", "cutoff"):
+            bound = max(bound, limit)  # no plan costs <= limit
+            continue
+        bound = max(bound, min(limit, result.bound))  # time limit inside the reduced MILP
+        break
+    if best is None:
+        return _plan(problem, MilpResult("time limit", math.nan, bound, np.zeros(m), np.zeros(problem.shape), 0.0), bound, started, "lagrangian+milp", notes)
+    status = "optimal" if best[0] - bound <= 1e-9 * max(1.0, abs(best[0])) else "time limit"
+    final = MilpResult(status, best[0], bound, best[1], best[2], 0.0)
+    return _plan(problem, final, min(bound, best[0]), started, "lagrangian+milp", notes)
+
+
+def subgradient(
+    problem: FacilityProblem, *, lower: np.ndarray, upper: np.ndarray, time_budget: float, max_iterations: int = 2000
+) -> tuple[lagrangian.LagrangianState, tuple[float, np.ndarray, np.ndarray] | None]:
+    """Maximise L(lambda) by subgradient steps; return (best state, best plan (cost, y, x) or None)."""
+    started = time.perf_counter()
+    costs = np.where(problem.allowed_mask, problem.assignment_costs, math.inf)
+    multipliers = np.min(costs, axis=0)
+    multipliers = np.where(np.isfinite(multipliers), multipliers, 0.0)
+    best = lagrangian.evaluate(problem, multipliers, lower=lower, upper=upper)
+    incumbent: tuple[float, np.ndarray, np.ndarray] | None = None
+    tried: set[tuple[int, ...]] = set()
+    step_scale, stall = 2.0, 0
+    for iteration in range(max_iterations):
+        state = lagrangian.evaluate(problem, multipliers, lower=lower, upper=upper)
+        if state.bound > best.bound:
+            best, stall = state, 0
+        else:
+            stall += 1
+            if stall >= 25:
+                step_scale, stall = step_scale / 2, 0
+        if iteration % 15 == 5 and math.isfinite(state.bound):
+            opened = np.ceil(state.open_centers - 1e-9)
+            key = tuple(np.flatnonzero(opened))
+            if key not in tried and len(tried) < 12:
+                tried.add(key)
+                candidate = primal_plan(problem, opened)
+                if candidate is not None and (incumbent is None or candidate[0] < incumbent[0]):
+                    incumbent = candidate
+        target = incumbent[0] if incumbent is not None else best.bound + 0.01 * abs(best.bound) + 1.0
+        if incumbent is not None and incumbent[0] - best.bound <= 1e-7 * abs(incumbent[0]):
+            break
+        norm = float(state.subgradient @ state.subgradient)
+        if norm < 1e-12 or step_scale < 1e-4 or time.perf_counter() - started > time_budget:
+            break
+        multipliers = multipliers + step_scale * (target - state.bound) / norm * state.subgradient
+    return best, incumbent
+
+
+def primal_plan(problem: FacilityProblem, opened: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """Best assignment to the given open set (transportation LP), unused centers closed: (cost, y, x)."""
+    solved = solve_transportation(problem, opened)
+    if solved is None:
+        return None
+    _, assignment = solved
+    used = (assignment.sum(axis=1) > 1e-9).astype(float)
+    used = np.maximum(used, np.isin(np.arange(len(used)), list(problem.must_open)).astype(float))
+    fixed, transport = problem.cost_of(used, assignment)
+    return fixed + transport, used, assignment
+
+
+def _plan(
+    problem: FacilityProblem, result: MilpResult, bound: float, started: float, method: str, notes: list[str]
+) -> NetworkPlan:
+    seconds = time.perf_counter() - started
+    if not math.isfinite(result.objective):
+        return NetworkPlan(result.status, math.nan, bound, math.inf, seconds, (), result.assignment, math.nan, math.nan, method, tuple(notes))
+    gap = max(0.0, (result.objective - bound) / max(1.0, abs(result.objective))) if math.isfinite(bound) else math.inf
+    fixed, transport = problem.cost_of(result.open_centers, result.assignment)
+    open_centers = tuple(int(i) for i in np.flatnonzero(result.open_centers > 0.5))
+    return NetworkPlan(result.status, result.objective, bound, gap, seconds, open_centers, result.assignment, fixed, transport, method, tuple(notes))

@@ -1,0 +1,1 @@
+"""HTTP: the FastAPI app, JSON API routers and server-rendered pages."""

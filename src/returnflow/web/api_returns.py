@@ -1,0 +1,130 @@
+"""JSON API for returns: customers create and read their own; staff act on them with scoped API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+
+from returnflow.adapters.db.repository import RmaFilter
+from returnflow.domain.errors import NotFound
+from returnflow.services import returns as svc
+from returnflow.services.access import ApiPrincipal
+from returnflow.web import schemas as s
+from returnflow.web.deps import ContainerDep, OptionalPrincipal, require
+
+router = APIRouter(prefix="/api/v1", tags=["returns"])
+Writer = Annotated[ApiPrincipal, require("returns:write")]
+Refunder = Annotated[ApiPrincipal, require("refunds:write")]
+Reader = Annotated[ApiPrincipal, require("read")]
+
+
+@router.get("/orders/{order_number}")
+def get_order(order_number: str, container: ContainerDep, email: Annotated[str, Query(max_length=254)]
+              ) -> dict[str, Any]:
+    """An order with, per goods line, the units that can still be returned (customer proof: email)."""
+    order, returned = svc.find_order(container.uow, order_number=order_number, proof=email)
+    return {"order_number": order.order_number, "placed_at": order.placed_at.isoformat(), "currency": order.currency,
+            "country": order.country,
+            "lines": [{"id": l.id, "sku": l.sku, "description": l.description, "quantity": l.quantity,
+                       "unit_price": str(l.unit_price), "kind": str(l.kind),
+                       "returnable_quantity": max(l.quantity - returned.get(l.id or 0, 0), 0)
+                       if str(l.kind) == "goods" else 0} for l in order.lines]}
+
+
+@router.post("/returns", status_code=201)
+def create_return(body: s.ReturnRequestIn, container: ContainerDep, principal: OptionalPrincipal) -> dict[str, Any]:
+    """Request a return: the policy authorizes it, sends it to review, or refuses it (422 with reasons)."""
+    actor = f"staff:{principal.name}" if principal else f"customer:{body.customer_id or body.email}"
+    rma = svc.request_return(
+        container.uow, order_number=body.order_number, proof=body.email or body.customer_id or "",
+        lines=[svc.RequestedLine(order_line_id=l.order_line_id, sku=l.sku, quantity=l.quantity, reason=l.reason,
+                                 reason_detail=l.comment) for l in body.lines],
+        actor=actor, policy=container.policy, channel="api")
+    return s.rma_out(rma)
+
+
+@router.get("/returns")
+def list_returns(container: ContainerDep, _: Reader, status: str | None = None, customer_id: str | None = None,
+                 order_number: str | None = None, sku: str | None = None, return_center: str | None = None,
+                 q: Annotated[str | None, Query(max_length=64)] = None,
+                 requested_from: datetime | None = None, requested_to: datetime | None = None,
+                 page: Annotated[int, Query(ge=1, le=100000)] = 1,
+                 page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+    """Staff: RMAs newest first, filtered, paginated."""
+    f = RmaFilter(status=status, customer_id=customer_id, order_number=order_number, sku=sku,
+                  return_center_code=return_center, query=q, requested_from=requested_from,
+                  requested_to=requested_to)
+    with container.uow() as uow:
+        total, items = uow.repo.list_rmas(f, offset=(page - 1) * page_size, limit=page_size)
+        return {"total": total, "page": page, "page_size": page_size,
+                "items": [s.rma_out(r, with_events=False) for r in items]}
+
+
+@router.get("/returns/{number}")
+def get_return(number: str, container: ContainerDep, principal: OptionalPrincipal,
+               email: Annotated[str | None, Query(max_length=254)] = None) -> dict[str, Any]:
+    """An RMA with lines and audit trail: staff with the read scope, or its customer (email)."""
+    rma = svc.get_rma(container.uow, number)
+    if principal is not None:
+        if not principal.allows("read"):
+            raise HTTPException(403, "the API key lacks the 'read' scope")
+    else:
+        with container.uow() as uow:
+            order = uow.repo.order(rma.order_id)
+        if not email or order is None or email.strip().lower() != order.customer_email.lower():
+            raise NotFound(f"no return authorization {number}")
+    return s.rma_out(rma)
+
+
+@router.post("/returns/{number}/authorize")
+def authorize(number: str, body: s.NoteIn, container: ContainerDep, p: Writer) -> dict[str, Any]:
+    return s.rma_out(svc.authorize(container.uow, number, actor=f"staff:{p.name}", note=body.note))
+
+
+@router.post("/returns/{number}/reject")
+def reject(number: str, body: s.ReasonIn, container: ContainerDep, p: Writer) -> dict[str, Any]:
+    return s.rma_out(svc.reject(container.uow, number, actor=f"staff:{p.name}", reason=body.reason))
+
+
+@router.post("/returns/{number}/cancel")
+def cancel(number: str, body: s.NoteIn, container: ContainerDep, p: Writer) -> dict[str, Any]:
+    return s.rma_out(svc.cancel(container.uow, number, actor=f"staff:{p.name}", reason=body.note))
+
+
+@router.post("/returns/{number}/close")
+def close(number: str, container: ContainerDep, p: Writer) -> dict[str, Any]:
+    return s.rma_out(svc.close(container.uow, number, actor=f"staff:{p.name}"))
+
+
+@router.post("/returns/{number}/label")
+def issue_label(number: str, body: s.LabelIn, container: ContainerDep, p: Writer) -> dict[str, Any]:
+    return s.rma_out(svc.issue_label(container.uow, number, actor=f"staff:{p.name}",
+                                     return_center_code=body.return_center_code))
+
+
+@router.post("/returns/{number}/scans")
+def record_scan(number: str, body: s.ScanIn, container: ContainerDep, p: Writer) -> dict[str, Any]:
+    return s.rma_out(svc.record_scan(container.uow, number, scan=body.scan, actor=f"staff:{p.name}",
+                                     location=body.location, at=body.occurred_at))
+
+
+@router.post("/returns/{number}/receive")
+def receive(number: str, body: s.ReceiveIn, container: ContainerDep, p: Writer) -> dict[str, Any]:
+    return s.rma_out(svc.receive(container.uow, number, quantities=body.quantities,
+                                 return_center_code=body.return_center_code, actor=f"staff:{p.name}",
+                                 complete=body.complete))
+
+
+@router.post("/returns/{number}/inspect")
+def inspect(number: str, body: s.InspectIn, container: ContainerDep, p: Writer) -> dict[str, Any]:
+    return s.rma_out(svc.inspect_line(container.uow, number, line_id=body.line_id, grade=body.grade,
+                                      disposition=body.disposition, accept=body.accept, note=body.note,
+                                      actor=f"staff:{p.name}"))
+
+
+@router.post("/returns/{number}/refund")
+def refund(number: str, body: s.RefundIn, container: ContainerDep, p: Refunder) -> dict[str, Any]:
+    return s.rma_out(svc.refund(container.uow, number, actor=f"staff:{p.name}", resolution=body.resolution,
+                                reference=body.reference))

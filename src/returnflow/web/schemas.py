@@ -1,0 +1,108 @@
+"""Request and response bodies of the JSON API (money as strings, times ISO 8601 UTC)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from returnflow.domain.returns import ReturnAuthorization
+
+
+class ReturnLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order_line_id: int | None = Field(None, description="order line id (or give sku)")
+    sku: str | None = None
+    quantity: int = Field(..., ge=1, le=1_000_000)
+    reason: str = Field(..., min_length=1, max_length=64)
+    comment: str = Field("", max_length=2000)
+
+    @model_validator(mode="after")
+    def _line_named(self) -> ReturnLineIn:
+        if self.order_line_id is None and not self.sku:
+            raise ValueError("give order_line_id or sku")
+        return self
+
+
+class ReturnRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order_number: str = Field(..., min_length=1, max_length=64)
+    email: str | None = Field(None, max_length=254, description="the order's email (the customer's proof)")
+    customer_id: str | None = Field(None, max_length=64, description="or the customer id")
+    lines: list[ReturnLineIn] = Field(..., min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _proof(self) -> ReturnRequestIn:
+        if not (self.email or self.customer_id):
+            raise ValueError("give the order's email or customer_id")
+        return self
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field("", max_length=2000)
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(..., min_length=1, max_length=2000)
+
+
+class LabelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    return_center_code: str | None = Field(None, max_length=32)
+
+
+class ScanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scan: str = Field(..., description="pre_transit, in_transit, out_for_delivery, delivered, exception, lost")
+    location: str = Field("", max_length=255)
+    occurred_at: datetime | None = None
+
+
+class ReceiveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    return_center_code: str = Field(..., min_length=1, max_length=32)
+    quantities: dict[int, int] = Field(..., description="return line id -> units counted")
+    complete: bool = True
+
+
+class InspectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    line_id: int
+    grade: str = Field(..., pattern="^[ABCD]$")
+    disposition: str | None = None
+    accept: bool = True
+    note: str = Field("", max_length=2000)
+
+
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    resolution: str = Field("refund", pattern="^(refund|store_credit)$")
+    reference: str = Field("", max_length=128)
+
+
+def rma_out(rma: ReturnAuthorization, *, with_events: bool = True) -> dict[str, Any]:
+    """The JSON shape of an RMA."""
+    out: dict[str, Any] = {
+        "number": rma.number, "order_number": rma.order_number, "customer_id": rma.customer_id,
+        "status": str(rma.status), "resolution": str(rma.resolution) if rma.resolution else None,
+        "currency": rma.currency, "channel": rma.channel, "return_center_code": rma.return_center_code,
+        "carrier": rma.carrier, "tracking_code": rma.tracking_code, "decision": rma.decision,
+        "policy_version": rma.policy_version, "refund_total": str(rma.refund_total),
+        "requested_at": rma.requested_at.isoformat(),
+        "updated_at": rma.updated_at.isoformat() if rma.updated_at else None,
+        "lines": [{"id": l.id, "order_line_id": l.order_line_id, "sku": l.sku, "description": l.description,
+                   "quantity": l.quantity, "reason": l.reason, "comment": l.reason_detail,
+                   "paid_amount": str(l.paid_amount), "reception_status": str(l.reception_status),
+                   "acceptance_status": str(l.acceptance_status), "quantity_received": l.quantity_received,
+                   "grade": str(l.grade) if l.grade else None,
+                   "disposition": str(l.disposition) if l.disposition else None, "restock": l.restock,
+                   "refunded_amount": str(l.refunded_amount)} for l in rma.lines],
+    }
+    if with_events:
+        out["events"] = [{"name": e.name, "actor": e.actor, "occurred_at": e.occurred_at.isoformat(),
+                          "from_status": e.from_status, "to_status": e.to_status, "data": e.data}
+                         for e in rma.events]
+    return out

@@ -1,0 +1,1 @@
+"""Background worker: claims outbox messages and delivers them."""

@@ -1,0 +1,36 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from returnflow.planning.cli import plan_app
+from returnflow.planning.geography import Place, build_problem, distance_matrix
+
+
+def test_great_circle_distance_new_york_to_los_angeles_is_about_3940_km() -> None:
+    # haversine by hand with R = 6371 km: 40.7128N 74.0060W to 34.0522N 118.2437W -> 3,936 km
+    ny, la = Place("NY", 40.7128, -74.0060), Place("LA", 34.0522, -118.2437)
+    assert distance_matrix([ny], [la])[0, 0] == pytest.approx(3936, abs=5)
+
+
+def test_per_km_cost_is_base_plus_rate_times_km_times_volume_and_radius_masks_far_pairs() -> None:
+    center = Place("C", 0.0, 0.0, capacity=100, fixed_cost=10)
+    near, far = Place("near", 0.0, 1.0, volume=2), Place("far", 0.0, 10.0, volume=3)
+    problem, distances = build_problem([center], [near, far], base_cost=1.0, cost_per_km=0.01, max_km=500)
+    # 1 degree of longitude on the equator = 111.2 km: (1 + 1.112) x 2 = 4.224
+    assert problem.assignment_costs[0, 0] == pytest.approx((1 + 0.01 * distances[0, 0]) * 2)
+    assert distances[0, 0] == pytest.approx(111.2, abs=0.1)
+    assert problem.allowed is not None and problem.allowed.tolist() == [[True, False]]
+
+
+def test_network_command_beats_the_single_warehouse_on_a_small_example(tmp_path: Path) -> None:
+    regions = tmp_path / "regions.csv"
+    regions.write_text("city,state,volume\nSeattle,WA,1000\nMiami,FL,1000\nColumbus,OH,1000\n")
+    result = CliRunner().invoke(plan_app, ["network", "--regions", str(regions), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert summary["status"] == "optimal"
+    assert summary["objective"] <= summary["baseline_cost"]
+    assert np.isfinite(summary["average_km"])
