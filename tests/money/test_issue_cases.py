@@ -88,3 +88,12 @@ def test_a_paid_return_label_is_deducted_unless_the_reason_is_free() -> None:
     o = order(line(1, "100.00"))
     assert quote_refund(o, [RefundItem(1, 1)], return_shipping_fee=D("5.00")).total == D("95.00")  # 100 - 5
     assert quote_refund(o, [RefundItem(1, 1)], return_shipping_fee=D("0")).total == D("100.00")
+
+
+def test_a_discount_line_counts_against_the_order_total_whatever_its_sign() -> None:
+    # 20.00 of goods with a separate discount line of 2.50 (written +2.50 or -2.50): total 17.50
+    from returnflow.domain.orders import LineKind
+    from returnflow.domain.pricing import order_total
+    for price in ("2.50", "-2.50"):
+        o = order(line(1, "20.00"), line(2, price, kind=LineKind.DISCOUNT))
+        assert order_total(o) == D("17.50")

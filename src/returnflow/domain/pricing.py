@@ -101,9 +101,15 @@ def allocate_order_discount(lines: Sequence[OrderLine], discount: Decimal, *, cu
 
 
 def order_total(order: Order) -> Decimal:
-    """What the whole order costs: the sum of every line's rounded ``gross`` (goods, shipping, fees)."""
-    return sum((line_amounts(line, currency=order.currency, prices_include_tax=order.prices_include_tax).gross
-                for line in order.lines), Decimal(0))
+    """What the whole order costs: the sum of every line's rounded ``gross`` (goods, shipping, fees),
+    minus discount lines (a ``discount`` line is a magnitude, whatever sign the source gave its price)."""
+    total = Decimal(0)
+    for line in order.lines:
+        if line.kind == LineKind.DISCOUNT:
+            total -= round_money(abs(line.unit_price) * line.quantity, order.currency)
+        else:
+            total += line_amounts(line, currency=order.currency, prices_include_tax=order.prices_include_tax).gross
+    return max(total, Decimal(0))
 
 
 @dataclass(frozen=True)
