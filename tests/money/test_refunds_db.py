@@ -183,3 +183,14 @@ def test_captured_amounts_with_extra_precision_refund_exactly_what_was_paid(uow_
     # round(100.000)-66.67=33.33 -> 100.00 all back to the cards, nothing to store credit
     assert [p.amount for p in result.payments] == [D("33.33"), D("33.34"), D("33.33")]
     assert (result.total, result.store_credit) == (D("100.00"), D("0"))
+
+
+def test_the_original_refund_use_case_goes_through_the_same_calculator_once(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    from returnflow.services import returns
+    o = store_order(uow_factory, order(line(1, "15.00", 2)), [("card", "30.00")])
+    rma = receive_and_inspect(uow_factory, request(uow_factory, o, {o.lines[0].id: 2}, policy=POLICY), {o.lines[0].id: 1})
+    settled = returns.refund(uow_factory, rma.number, actor="staff:a")
+    assert (settled.status, settled.refund_total) == ("settled", D("15.00"))  # one of two units received
+    with pytest.raises(IllegalTransition):
+        returns.refund(uow_factory, rma.number, actor="staff:a")
+    assert _refunded(uow_factory, o.id) == [("card", D("15.00"))] and _count(uow_factory, t.refunds) == 1

@@ -17,7 +17,7 @@ from returnflow.adapters.db.repository import event_payload
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 from returnflow.adapters.db.money_repository import MoneyRepository
 from returnflow.domain import inspection, policy_terms
-from returnflow.domain.errors import InvalidInput, NotEligible, NotFound
+from returnflow.domain.errors import IllegalTransition, InvalidInput, NotEligible, NotFound
 from returnflow.domain.money import share_of_units
 from returnflow.domain.orders import LineKind, Order, check_returnable
 from returnflow.domain.policy import LineRequest, ReturnPolicy, Verdict
@@ -26,7 +26,7 @@ from returnflow.domain.settlement import RefundItem, quote_line_units
 from returnflow.domain.returns import ReturnAuthorization, ReturnLine
 from returnflow.domain.routing import NoReturnCenterAvailable
 from returnflow.services.routing import route_for_customer
-from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution
+from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution, ReturnStatus
 from returnflow.services.policies import customer_facts
 
 UowFactory = Callable[[], UnitOfWork]
@@ -263,10 +263,13 @@ def inspect_line(uow_factory: UowFactory, number: str, *, line_id: int, grade: s
 
 
 def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str = "refund",
-           reference: str = "") -> ReturnAuthorization:
+           reference: str = "", policy: ReturnPolicy | None = None) -> ReturnAuthorization:
     """Settle an inspected RMA: refund (or credit) the received and accepted units, never more than was
     paid for them (cumulative rounding per order line, see ``domain.money.share_of_units``).
 
+    ``refund`` and ``store_credit`` go through ``services.settlement.issue_refund`` (the one calculator,
+    payments, store credit ledger; key ``<number>:settle``) with the policy version recorded on the RMA
+    (``policy``: the fallback, default no fees). ``exchange`` settles with the amounts only.
     Raises:
         IllegalTransition: not inspected, or already settled (a retry never refunds twice).
     """
@@ -274,6 +277,15 @@ def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str 
         resolution_value = Resolution(resolution)
     except ValueError:
         raise InvalidInput(f"unknown resolution {resolution!r}") from None
+    if resolution_value in (Resolution.REFUND, Resolution.STORE_CREDIT):
+        from returnflow.services.settlement import issue_refund
+
+        current = get_rma(uow_factory, number)
+        if current.status != ReturnStatus.INSPECTED:
+            raise IllegalTransition(status=str(current.status), action="settle", rma_number=current.number)
+        issue_refund(uow_factory, number, idempotency_key=f"{current.number}:settle", actor=actor,
+                     policy=policy or ReturnPolicy(), resolution=str(resolution_value))
+        return get_rma(uow_factory, number)
 
     def action(uow: UnitOfWork, rma: ReturnAuthorization) -> None:
         order = uow.repo.order(rma.order_id)
