@@ -60,6 +60,10 @@ def remaining_by_issue(entries: Sequence[CreditEntry]) -> dict[int, Decimal]:
 
 def due_to_expire(entries: Sequence[CreditEntry], *, at: datetime) -> list[tuple[int, Decimal]]:
     """(issue id, amount) of credit whose ``expires_at`` is at or before ``at`` and is still unspent."""
-    by_id = {e.id: e for e in entries}
-    return [(issue_id, amount) for issue_id, amount in remaining_by_issue(entries).items()
-            if amount > 0 and by_id[issue_id].expires_at is not None and by_id[issue_id].expires_at <= at]
+    expiry = {e.id: e.expires_at for e in entries}
+    due = []
+    for issue_id, amount in remaining_by_issue(entries).items():
+        expires_at = expiry[issue_id]
+        if amount > 0 and expires_at is not None and expires_at <= at:
+            due.append((issue_id, amount))
+    return due

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import insert, select
 
@@ -96,7 +97,7 @@ def settle_claim(uow_factory: UowFactory, number: str, *, remedy: str, idempoten
         if rma.status == ReturnStatus.AUTHORIZED:
             before = len(rma.events)
             rma.settle(actor=actor, at=datetime.now(UTC), resolution=Resolution.EXCHANGE,
-                       amounts={l.id or 0: 0 for l in rma.lines}, reference=f"replacement:{idempotency_key}")
+                       amounts={l.id or 0: Decimal(0) for l in rma.lines}, reference=f"replacement:{idempotency_key}")
             uow.session.flush()
             uow.repo.add_outbox([("rma.event", event_payload(rma, e)) for e in rma.events[before:]],
                                 at=rma.events[-1].occurred_at)
