@@ -88,6 +88,13 @@ def carrier_from_env() -> Carrier:
     from returnflow.adapters.carriers.builtin import BuiltinCarrier
 
     return BuiltinCarrier()
+def default_policy() -> ReturnPolicy:
+    """The policy file ``RETURNFLOW_POLICY_FILE`` (default ``policies/default.toml``), else the built-in
+    default (30 days from purchase, review up to 365 days): the same rules."""
+    from returnflow.services.policies import DEFAULT_POLICY_FILE, load_policy_file
+
+    path = Path(os.environ.get("RETURNFLOW_POLICY_FILE") or DEFAULT_POLICY_FILE)
+    return load_policy_file(path) if path.exists() else ReturnPolicy()
 
 
 class Container:
@@ -95,7 +102,7 @@ class Container:
 
     def __init__(self, settings: Settings | None = None, *, policy: ReturnPolicy | None = None) -> None:
         self.settings = settings or Settings()
-        self.policy = policy or ReturnPolicy()
+        self.policy = policy or default_policy()
 
     @cached_property
     def engine(self) -> Engine:

@@ -8,7 +8,6 @@ from decimal import Decimal
 from enum import StrEnum
 
 from returnflow.domain.errors import QuantityExceedsReturnable
-from returnflow.domain.money import round_money
 
 
 class LineKind(StrEnum):
@@ -25,10 +24,16 @@ class LineKind(StrEnum):
 
 @dataclass(eq=False)
 class OrderLine:
-    """A line of an order. Amounts in the order's currency; ``unit_price`` before discounts and tax.
+    """A line of an order. Amounts in the order's currency; ``unit_price`` before discounts (and before
+    tax when the order's prices exclude tax).
 
-    ``line_discount``: discount on this line; ``order_discount``: this line's share of order-level
-    discounts; ``tax_amount``: tax charged on top (tax-exclusive prices) — zero when prices include tax.
+    ``line_discount``: discount on this line (a magnitude; a negative value from a source that writes
+    discounts as negative amounts means the same discount); ``order_discount``: this line's share of
+    order-level discounts (set by :func:`returnflow.domain.pricing.allocate_order_discount`);
+    ``tax_amount``: tax charged on top (tax-exclusive prices), or 0 to compute it as
+    ``tax_rate`` x net; ``tax_rate``: e.g. ``Decimal("0.20")`` for 20 %; ``invoiced_total``: the line
+    total as actually charged, when the shop's invoice says so (it wins over the computed total, see
+    ``domain/pricing.py``); ``category`` and ``tags`` select policy rules.
     """
 
     line_number: int
@@ -42,11 +47,19 @@ class OrderLine:
     tax_amount: Decimal = Decimal(0)
     id: int | None = None
     order_id: int | None = None
+    tax_rate: Decimal = Decimal(0)
+    invoiced_total: Decimal | None = None
+    category: str = ""
+    tags: list[str] | None = None
 
-    def paid_total(self, currency: str) -> Decimal:
-        """What the customer paid for the whole line, rounded to the currency's minor unit."""
-        gross = self.unit_price * self.quantity
-        return round_money(gross - self.line_discount - self.order_discount + self.tax_amount, currency)
+    def paid_total(self, currency: str, *, prices_include_tax: bool = False) -> Decimal:
+        """What the customer paid for the whole line, rounded to the currency's minor unit.
+
+        See :func:`returnflow.domain.pricing.line_amounts` for the formula.
+        """
+        from returnflow.domain.pricing import line_amounts
+
+        return line_amounts(self, currency=currency, prices_include_tax=prices_include_tax).gross
 
 
 @dataclass(eq=False)
@@ -61,6 +74,13 @@ class Order:
     placed_at: datetime
     lines: list[OrderLine] = field(default_factory=list)
     id: int | None = None
+    prices_include_tax: bool = False
+    fulfilled_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+    def line_paid_total(self, line: OrderLine) -> Decimal:
+        """What was paid for ``line`` (rounded, order currency), in this order's tax mode."""
+        return line.paid_total(self.currency, prices_include_tax=self.prices_include_tax)
 
     def goods_lines(self) -> list[OrderLine]:
         return [line for line in self.lines if line.kind == LineKind.GOODS]

@@ -1,4 +1,7 @@
-"""Refund quotes. The preview a customer sees and the refund issued come from the same function.
+"""Simple per-line refund share (no fees, no tax split), used by the portal and console previews.
+
+The refund that is issued is computed by :mod:`returnflow.domain.settlement` (quote_refund); for a plain
+line without fees both agree, since both take the cumulative share of what was paid for the line.
 
 Only units received and accepted are refunded, and never more than was paid for them: the amount for
 ``k`` units of a line is its cumulative share (:func:`returnflow.domain.money.share_of_units`), so

@@ -386,8 +386,9 @@ class ReturnAuthorization:
             "accepted": accept, "restock": restock})
 
     def settle(self, *, actor: str, at: datetime, resolution: Resolution, amounts: dict[int, Decimal],
-               reference: str = "") -> None:
-        """Record the settlement: ``amounts`` maps line id -> amount refunded or credited for it.
+               reference: str = "", refund_total: Decimal | None = None) -> None:
+        """Record the settlement: ``amounts`` maps line id -> amount refunded or credited for it;
+        ``refund_total`` (default: their sum) also counts money not tied to a line (shipping refunded).
 
         Raises:
             InvalidInput: an unknown line, a negative amount, an amount for a line with nothing accepted to pay
@@ -407,10 +408,30 @@ class ReturnAuthorization:
         for line_id, amount in amounts.items():
             self.line(line_id).refunded_amount += amount
         self.resolution = Resolution(resolution)
-        self.refund_total = sum(amounts.values(), Decimal(0))
+        self.refund_total = sum(amounts.values(), Decimal(0)) if refund_total is None else refund_total
         self._record(f"return.{'refunded' if self.resolution == Resolution.REFUND else 'settled'}", actor, at,
                      S.SETTLED, {"resolution": str(self.resolution), "amount": str(self.refund_total),
                                  "currency": self.currency, "reference": reference})
+
+    def receive_late(self, *, actor: str, at: datetime, quantities: dict[int, int], return_center_code: str) -> None:
+        """A parcel arriving after the RMA was settled without it (claim, keep-it, lost parcel): count the
+        units for restocking; the status and the money stay as they are (no second refund).
+
+        Raises:
+            IllegalTransition: the RMA is not settled or closed. InvalidInput: bad line or count.
+        """
+        if S(self.status) not in (S.SETTLED, S.CLOSED):
+            raise IllegalTransition(status=str(self.status), action="receive_late", rma_number=self.number)
+        for line_id, units in quantities.items():
+            line = self.line(line_id)
+            if units < 1 or line.quantity_received + units > line.quantity:
+                raise InvalidInput(f"line {line_id} ({line.sku}) can take 1..{line.quantity - line.quantity_received}"
+                                   f" more unit(s), {units} counted")
+        for line_id, units in quantities.items():
+            self.line(line_id).quantity_received += units
+        self._record("return.late_parcel_received", actor, at, S(self.status),
+                     {"return_center": return_center_code, "quantities": {str(k): v for k, v in quantities.items()},
+                      "refund": "none"})
 
     def close(self, *, actor: str, at: datetime) -> None:
         """Archive a settled or rejected return."""

@@ -15,16 +15,19 @@ from decimal import Decimal
 
 from returnflow.adapters.db.repository import event_payload
 from returnflow.adapters.db.unit_of_work import UnitOfWork
-from returnflow.domain import inspection, policy as policy_rules
+from returnflow.adapters.db.money_repository import MoneyRepository
+from returnflow.domain import inspection, policy_terms
 from returnflow.domain.errors import IllegalTransition, InvalidInput, NotEligible, NotFound
 from returnflow.domain.money import share_of_units
 from returnflow.domain.orders import LineKind, Order, check_returnable
-from returnflow.domain.policy import ReturnPolicy, Verdict
-from returnflow.domain.refunds import quote_line
+from returnflow.domain.policy import LineRequest, ReturnPolicy, Verdict
+from returnflow.domain.policy_terms import RequestedUnits
+from returnflow.domain.settlement import RefundItem, quote_line_units
 from returnflow.domain.returns import ReturnAuthorization, ReturnLine
 from returnflow.domain.routing import NoReturnCenterAvailable
 from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution, ReturnStatus
 from returnflow.services.routing import route_for_customer
+from returnflow.services.policies import customer_facts
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -38,6 +41,9 @@ class RequestedLine:
     order_line_id: int | None = None
     sku: str | None = None
     reason_detail: str = ""
+    sub_reason: str = ""
+    photos: int = 0
+    conditions: tuple[str, ...] = ()
 
 
 def _now() -> datetime:
@@ -92,7 +98,7 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
         _verify_customer(order, proof, uow.repo.customer_email(order.customer_id))
         returned = uow.repo.returned_quantities(order.id or 0)
         by_id = {line.id: line for line in order.lines}
-        rma_lines, verdict = [], policy_rules.Eligibility()
+        rma_lines, asked = [], []
         for requested in lines:
             if requested.quantity is None or requested.quantity < 1:
                 raise InvalidInput(f"quantity must be at least 1, got {requested.quantity}")
@@ -109,15 +115,20 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
             if not requested.reason or not requested.reason.strip():
                 raise InvalidInput(f"a return reason is required for {line.sku}")
             already = returned.get(line.id or 0, 0)
-            verdict = verdict.merge(policy_rules.check_line(policy, order=order, line=line, requested_at=at))
+            asked.append(RequestedUnits(line=line, units=requested.quantity, units_before=already, request=LineRequest(
+                reason=requested.reason.strip(), sub_reason=requested.sub_reason, comment=requested.reason_detail,
+                photos=requested.photos, conditions=tuple(requested.conditions))))
             if line.kind == LineKind.GOODS:
                 check_returnable(sku=line.sku, bought=line.quantity, already_returned=already,
                                  requested=requested.quantity)
-            paid = share_of_units(line.paid_total(order.currency), quantity=line.quantity, units_before=already,
+            paid = share_of_units(order.line_paid_total(line), quantity=line.quantity, units_before=already,
                                   units=requested.quantity, currency=order.currency)
             rma_lines.append(ReturnLine(order_line_id=line.id or 0, sku=line.sku, description=line.description,
                                         quantity=requested.quantity, reason=requested.reason.strip(),
                                         reason_detail=requested.reason_detail, paid_amount=paid))
+        decision = policy_terms.decide(policy, order=order, items=asked, at=at, customer=customer_facts(
+            MoneyRepository(uow.session), policy, order.customer_id, at))
+        verdict = decision.eligibility
         if verdict.verdict == Verdict.NOT_ELIGIBLE:
             raise NotEligible("; ".join(verdict.reasons), verdict.reasons)
         rma = ReturnAuthorization.request(number=uow.repo.next_rma_number(), order_id=order.id or 0,
@@ -125,11 +136,11 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
                                           currency=order.currency, lines=rma_lines, actor=actor, at=at,
                                           channel=channel)
         rma.policy_version = policy.version
-        rma.decision = "; ".join(verdict.reasons) or "eligible under the return policy"
+        MoneyRepository(uow.session).remember_policy(version=policy.version, source=policy.source, at=at)
+        rma.decision = decision.summary()
         try:
-            decision = route_for_customer(uow, country=order.country, at=at)
-            rma.route_to(actor="system:routing", at=at, return_center_code=decision.center_code,
-                         reason=decision.reason)
+            route = route_for_customer(uow, country=order.country, at=at)
+            rma.route_to(actor="system:routing", at=at, return_center_code=route.center_code, reason=route.reason)
         except NoReturnCenterAvailable as exc:
             rma.decision += f"; not routed: {exc}"
         if auto_decide:
@@ -158,6 +169,7 @@ def get_rma(uow_factory: UowFactory, number: str) -> ReturnAuthorization:
         rma = uow.repo.rma_by_number(number.strip())
         if rma is None:
             raise NotFound(f"no return authorization {number}")
+        uow.session.expunge(rma)  # leaving without commit rolls back, which would expire a still-attached RMA
         return rma
 
 
@@ -272,10 +284,13 @@ def inspect_line(uow_factory: UowFactory, number: str, *, line_id: int, grade: s
 
 
 def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str = "refund",
-           reference: str = "") -> ReturnAuthorization:
+           reference: str = "", policy: ReturnPolicy | None = None) -> ReturnAuthorization:
     """Settle an inspected RMA: refund (or credit) the received and accepted units, never more than was
     paid for them (cumulative rounding per order line, see ``domain.money.share_of_units``).
 
+    ``refund`` and ``store_credit`` go through ``services.settlement.issue_refund`` (the one calculator,
+    payments, store credit ledger; key ``<number>:settle``) with the policy version recorded on the RMA
+    (``policy``: the fallback, default no fees). ``exchange`` settles with the amounts only.
     Raises:
         IllegalTransition: not inspected, or already settled (a retry never refunds twice).
     """
@@ -283,6 +298,15 @@ def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str 
         resolution_value = Resolution(resolution)
     except ValueError:
         raise InvalidInput(f"unknown resolution {resolution!r}") from None
+    if resolution_value in (Resolution.REFUND, Resolution.STORE_CREDIT):
+        from returnflow.services.settlement import issue_refund
+
+        current = get_rma(uow_factory, number)
+        if current.status != ReturnStatus.INSPECTED:
+            raise IllegalTransition(status=str(current.status), action="settle", rma_number=current.number)
+        issue_refund(uow_factory, number, idempotency_key=f"{current.number}:settle", actor=actor,
+                     policy=policy or ReturnPolicy(), resolution=str(resolution_value))
+        return get_rma(uow_factory, number)
 
     def action(uow: UnitOfWork, rma: ReturnAuthorization) -> None:
         # Refunds pay for inspected units only: from any other status (including 'authorized', where the
@@ -302,13 +326,11 @@ def refund_amounts(rma: ReturnAuthorization, order: Order, refunded_units: dict[
     ``refunded_units`` (order line id -> units already settled on other RMAs) is updated in place, so a
     caller settling many RMAs of one order in a row can pass the same dict.
     """
-    by_id = {line.id: line for line in order.lines}
     amounts: dict[int, Decimal] = {}
     for line in rma.lines:
         units = line.quantity_accepted
         before = refunded_units.get(line.order_line_id, 0)
-        quote = quote_line(by_id[line.order_line_id], currency=rma.currency, units=units,
-                           units_already_refunded=before)
+        quote = quote_line_units(order, RefundItem(order_line_id=line.order_line_id, units=units, units_before=before))
         amounts[line.id or 0] = min(quote.amount, line.paid_amount)
         refunded_units[line.order_line_id] = before + units
     return amounts

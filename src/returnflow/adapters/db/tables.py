@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, Numeric,
-    String, Table, Text, UniqueConstraint,
+    String, Table, Text, UniqueConstraint, false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -85,6 +85,10 @@ orders = Table(
     Column("currency", String(3), nullable=False),
     Column("placed_at", UTC, nullable=False, index=True),
     Column("source", String(64), nullable=False, default="api"),
+    # 0002_policy_money
+    Column("prices_include_tax", Boolean, nullable=False, default=False, server_default=false()),
+    Column("fulfilled_at", UTC),
+    Column("delivered_at", UTC),
 )
 
 order_lines = Table(
@@ -101,6 +105,11 @@ order_lines = Table(
     Column("order_discount", MONEY, nullable=False, default=0),
     Column("tax_amount", MONEY, nullable=False, default=0),
     UniqueConstraint("order_id", "line_number", name="uq_order_lines_order_line"),
+    # 0002_policy_money
+    Column("tax_rate", MONEY, nullable=False, default=0, server_default="0"),
+    Column("invoiced_total", MONEY),
+    Column("category", String(64), nullable=False, default="", server_default=""),
+    Column("tags", JSON),
 )
 
 payments = Table(
@@ -389,4 +398,77 @@ unexpected_parcels = Table(
     Column("received_by", String(64), nullable=False),
     Column("received_at", UTC, nullable=False),
     Column("rma_number", String(32), index=True),  # set when linked later
+)
+
+# -- 0002_policy_money: policy versions, refunds with idempotency keys, store credit, exchanges --------
+
+policy_versions = Table(
+    "policy_versions", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),  # the latest row is the active policy
+    Column("version", String(64), nullable=False, unique=True),
+    Column("source", Text, nullable=False),  # the TOML text as given
+    Column("created_at", UTC, nullable=False),
+    Column("created_by", String(128), nullable=False, default=""),
+)
+
+refunds = Table(
+    "refunds", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("order_id", ID, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("rma_id", ID, ForeignKey("return_authorizations.id"), index=True),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),  # refund, store_credit, claim, exchange
+    Column("currency", String(3), nullable=False),
+    Column("amount", MONEY, nullable=False),  # money given back (payments + store credit), bonus excluded
+    Column("bonus", MONEY, nullable=False, default=0),
+    Column("breakdown", JSON, nullable=False, default=dict),
+    Column("policy_version", String(64)),
+    Column("actor", String(128), nullable=False, default=""),
+    Column("created_at", UTC, nullable=False),
+)
+
+store_credit_entries = Table(
+    "store_credit_entries", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("kind", String(16), nullable=False),  # issued, spent, expired
+    Column("amount", MONEY, nullable=False),  # positive; the kind gives the sign
+    Column("expires_at", UTC),
+    Column("source_entry_id", ID, ForeignKey("store_credit_entries.id")),  # expired: which issue
+    Column("refund_id", ID, ForeignKey("refunds.id")),
+    Column("reference", String(128), nullable=False, default=""),
+    Column("created_at", UTC, nullable=False),
+    Index("ix_store_credit_entries_customer_currency", "customer_id", "currency"),
+)
+
+products = Table(
+    "products", metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("name", String(255), nullable=False, default=""),
+    Column("product_group", String(64), nullable=False, default=""),  # variants of one product share it
+    Column("price", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+)
+
+exchanges = Table(
+    "exchanges", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("rma_id", ID, ForeignKey("return_authorizations.id"), nullable=False, index=True),
+    Column("return_line_id", ID, ForeignKey("return_lines.id"), nullable=False),
+    Column("new_sku", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("location_code", String(32), ForeignKey("return_centers.code"), nullable=False),
+    Column("returned_value", MONEY, nullable=False),
+    Column("new_value", MONEY, nullable=False),
+    Column("price_difference", MONEY, nullable=False),  # > 0: the customer pays; < 0: refunded
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),  # reserved, shipped, completed, charged, cancelled
+    Column("instant", Boolean, nullable=False, default=False),
+    Column("hold_amount", MONEY, nullable=False, default=0),
+    Column("hold_due_at", UTC),
+    Column("created_at", UTC, nullable=False),
 )

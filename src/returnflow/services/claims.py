@@ -1,0 +1,129 @@
+"""Claims: a damaged or missing item is settled with a refund, store credit or a replacement, without
+the goods coming back; a parcel that still turns up later is received and restocked, with no refund.
+
+A claim is an RMA (channel ``claim``, reason ``damaged`` or ``missing``) that goes through the same
+policy (a damage claim without a photo goes to review) and the same refund calculator (``returnless``:
+the units asked for are refunded, no return shipping fee). A replacement reserves the same SKU like an
+exchange and settles the RMA with resolution ``exchange`` and no money.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+
+from returnflow.adapters.db import tables as t
+from returnflow.adapters.db.money_repository import MoneyRepository
+from returnflow.adapters.db.repository import event_payload
+from returnflow.adapters.db.unit_of_work import UnitOfWork
+from returnflow.domain.errors import InvalidInput
+from returnflow.domain.policy import ReturnPolicy
+from returnflow.domain.returns import ReturnAuthorization
+from returnflow.domain.statuses import Resolution, ReturnStatus
+from returnflow.services import returns
+from returnflow.services.exchanges import ExchangeResult, request_exchange
+from returnflow.services.settlement import RefundResult, issue_refund, load_rma_and_order
+
+UowFactory = Callable[[], UnitOfWork]
+CLAIM_KINDS = ("damaged", "missing")
+REMEDIES = ("refund", "store_credit", "replacement")
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The claim's RMA and, once approved, its ``refund`` or ``replacement``; ``replayed`` for a retry."""
+
+    rma: ReturnAuthorization
+    refund: RefundResult | None = None
+    replacement: ExchangeResult | None = None
+    replayed: bool = False
+
+
+def file_claim(uow_factory: UowFactory, *, order_number: str, proof: str, lines: dict[int, int], kind: str,
+               remedy: str, idempotency_key: str, actor: str, policy: ReturnPolicy, photos: int = 0,
+               comment: str = "", at: datetime | None = None) -> ClaimResult:
+    """File a claim for ``lines`` (order line id -> units) and settle it at once if the policy approves.
+
+    A claim sent to review (e.g. no photo of the damage) returns with the RMA ``in_review``; an agent
+    authorizes it and calls :func:`settle_claim`. Retrying with the same ``idempotency_key`` returns
+    the first claim's settlement.
+    Raises:
+        InvalidInput: unknown kind or remedy; NotEligible / QuantityExceedsReturnable as for a return.
+        OutOfStock: a replacement with no stock (the claim RMA is then left authorized, unsettled).
+    """
+    if kind not in CLAIM_KINDS or remedy not in REMEDIES:
+        raise InvalidInput(f"a claim is {' or '.join(CLAIM_KINDS)}, settled by {', '.join(REMEDIES)}")
+    with uow_factory() as uow:
+        stored = MoneyRepository(uow.session).refund_by_key(idempotency_key)
+        exchange = uow.session.execute(select(t.exchanges.c.rma_id).where(
+            t.exchanges.c.idempotency_key == idempotency_key)).scalar()
+        rma_id = stored.rma_id if stored else exchange
+        if rma_id is not None:
+            number = uow.session.execute(select(t.return_authorizations.c.number)
+                                         .where(t.return_authorizations.c.id == rma_id)).scalar_one()
+            return ClaimResult(rma=returns.get_rma(uow_factory, number), replayed=True)
+    rma = returns.request_return(uow_factory, order_number=order_number, proof=proof, actor=actor, policy=policy,
+                                 at=at, channel="claim",
+                                 lines=[returns.RequestedLine(quantity=q, reason=kind, order_line_id=i,
+                                                              reason_detail=comment, photos=photos)
+                                        for i, q in lines.items()])
+    if rma.status != ReturnStatus.AUTHORIZED:
+        return ClaimResult(rma=rma)
+    return settle_claim(uow_factory, rma.number, remedy=remedy, idempotency_key=idempotency_key, actor=actor,
+                        policy=policy)
+
+
+def settle_claim(uow_factory: UowFactory, number: str, *, remedy: str, idempotency_key: str, actor: str,
+                 policy: ReturnPolicy) -> ClaimResult:
+    """Settle an authorized claim RMA with ``remedy`` (refund, store_credit, replacement)."""
+    if remedy in ("refund", "store_credit"):
+        refund = issue_refund(uow_factory, number, idempotency_key=idempotency_key, actor=actor, policy=policy,
+                              resolution=remedy, returnless=True)
+        return ClaimResult(rma=returns.get_rma(uow_factory, number), refund=refund, replayed=refund.replayed)
+    if remedy != "replacement":
+        raise InvalidInput(f"unknown remedy {remedy!r}")
+    rma = returns.get_rma(uow_factory, number)
+    replacement = None
+    for line in rma.lines:  # one line per claim in practice; a key per line keeps retries idempotent
+        key = idempotency_key if len(rma.lines) == 1 else f"{idempotency_key}:{line.id}"
+        replacement = request_exchange(uow_factory, number, return_line_id=line.id or 0, new_sku=line.sku,
+                                       idempotency_key=key, actor=actor, policy=policy)
+    with uow_factory() as uow:
+        rma, _ = load_rma_and_order(uow, number, lock=True)
+        if rma.status == ReturnStatus.AUTHORIZED:
+            before = len(rma.events)
+            rma.settle(actor=actor, at=datetime.now(UTC), resolution=Resolution.EXCHANGE,
+                       amounts={l.id or 0: Decimal(0) for l in rma.lines}, reference=f"replacement:{idempotency_key}")
+            uow.session.flush()
+            uow.repo.add_outbox([("rma.event", event_payload(rma, e)) for e in rma.events[before:]],
+                                at=rma.events[-1].occurred_at)
+            uow.commit()
+    return ClaimResult(rma=returns.get_rma(uow_factory, number), replacement=replacement)
+
+
+def receive_late_parcel(uow_factory: UowFactory, number: str, *, quantities: dict[int, int],
+                        return_center_code: str, actor: str, restock: bool = True) -> ReturnAuthorization:
+    """Receive a parcel for an RMA already settled without it; restock the units, refund nothing.
+
+    Raises: NotFound (RMA), InvalidInput (center, counts), IllegalTransition (RMA not settled).
+    """
+    at = datetime.now(UTC)
+    with uow_factory() as uow:
+        rma, _ = load_rma_and_order(uow, number, lock=True)
+        if not uow.repo.return_center_exists(return_center_code):
+            raise InvalidInput(f"unknown return center {return_center_code}")
+        before = len(rma.events)
+        rma.receive_late(actor=actor, at=at, quantities=quantities, return_center_code=return_center_code)
+        if restock:
+            uow.session.execute(insert(t.stock_movements), [
+                {"sku": rma.line(line_id).sku, "location_code": return_center_code, "quantity": units,
+                 "reason": "late_parcel_restock", "rma_number": rma.number, "occurred_at": at}
+                for line_id, units in quantities.items()])
+        uow.session.flush()
+        uow.repo.add_outbox([("rma.event", event_payload(rma, e)) for e in rma.events[before:]], at=at)
+        uow.commit()
+        return rma

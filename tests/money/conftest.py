@@ -1,0 +1,79 @@
+"""Fixtures for the money tests: a migrated SQLite file and PostgreSQL database, emptied per test.
+
+PostgreSQL: ``RETURNFLOW_TEST_POSTGRES_URL`` (default the money branch's own database).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+import returnflow  # noqa: F401
+from returnflow.adapters.db import migrate
+from returnflow.adapters.db.engine import make_engine, make_session_factory
+from returnflow.adapters.db.tables import metadata
+from returnflow.adapters.db.unit_of_work import UnitOfWork
+
+#: Same convention as tests/conftest.py: the variable names the server; these tests use the database
+#: ``returnflow_money`` on it (created when missing) and empty their tables before each test.
+SERVER_URL = os.environ.get("RETURNFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
+DATABASE = "returnflow_money"
+
+
+def _postgres_url() -> str:
+    server = make_url(SERVER_URL)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}).first():
+                conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+    finally:
+        admin.dispose()
+    return server.set(database=DATABASE).render_as_string(hide_password=False)
+
+
+def _fresh(engine: Engine) -> None:
+    metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    migrate.upgrade(engine)
+
+
+@pytest.fixture(scope="session")
+def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Engine]]:
+    sqlite = make_engine(f"sqlite:///{Path(tmp_path_factory.mktemp('money')) / 'money.db'}")
+    postgres = make_engine(_postgres_url())
+    for engine in (sqlite, postgres):
+        _fresh(engine)
+    yield {"sqlite": sqlite, "postgresql": postgres}
+    sqlite.dispose()
+    postgres.dispose()
+
+
+def _empty(engine: Engine) -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+            pass  # INTEGER PRIMARY KEY without AUTOINCREMENT: ids restart from max+1
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, _engines: dict[str, Engine]) -> Engine:
+    engine = _engines[request.param]
+    _empty(engine)
+    return engine
+
+
+@pytest.fixture
+def uow_factory(engine: Engine) -> Callable[[], UnitOfWork]:
+    factory = make_session_factory(engine)
+    return lambda: UnitOfWork(factory)
