@@ -53,8 +53,8 @@ def test_a_request_within_the_window_is_authorized_by_policy(container: Containe
     stored = svc.get_rma(container.uow, rma.number)
     assert [e.name for e in stored.events] == ["return.requested", "return.routed", "return.authorized"]
     counts = row_counts(container.engine)
-    assert (counts["return_authorizations"], counts["return_lines"], counts["return_events"]) == (1, 2, 2)
-    assert counts["outbox"] == 2  # one message per event, in the same transaction
+    assert (counts["return_authorizations"], counts["return_lines"], counts["return_events"]) == (1, 2, 3)  # requested, routed, authorized
+    assert counts["outbox"] == 3  # one message per event, in the same transaction
 
 
 def test_a_late_request_goes_to_review_with_the_reason(container: Container) -> None:
