@@ -81,7 +81,7 @@ def _clean(container: Container) -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def container(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Container]:
     """A container on an empty, migrated database (SQLite, then PostgreSQL), with the default centers."""
-    url = request.getfixturevalue(f"{request.param}_url")
+    url = request.getfixturevalue({"sqlite": "sqlite_url", "postgresql": "postgres_url"}[request.param])
     if url not in _migrated:
         c = Container(Settings(database_url=url, data_dir=tmp_path))
         upgrade_database(c.engine)
