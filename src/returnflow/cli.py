@@ -173,5 +173,36 @@ def serve(database_url: DbUrl = "", host: str = "127.0.0.1", port: int = 8000, w
                 log_level="warning")
 
 
+outbox_app = typer.Typer(help="Outbox: dead messages and retries.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@app.command()
+def worker(database_url: DbUrl = "", batch_size: int = 20, poll_seconds: float = 0.5) -> None:
+    """Deliver outbox messages (emails, webhooks) until stopped; with RETURNFLOW_BROKER_URL, relay to Dramatiq."""
+    import os
+
+    from returnflow import worker as worker_module
+
+    if database_url:
+        os.environ["RETURNFLOW_DATABASE_URL"] = database_url
+    worker_module.main(batch_size=batch_size, poll_seconds=poll_seconds)
+
+
+@outbox_app.command("dead")
+def outbox_dead(database_url: DbUrl = "", limit: int = 50) -> None:
+    """List dead messages with their last error (JSON lines)."""
+    for row in _container(database_url).outbox.dead(limit=limit):
+        typer.echo(json.dumps(row, default=str))
+
+
+@outbox_app.command("retry")
+def outbox_retry(ids: Annotated[list[int] | None, typer.Argument(help="message ids; none = every dead one")] = None,
+                 database_url: DbUrl = "") -> None:
+    """Make dead messages due again (fresh attempt count)."""
+    count = _container(database_url).outbox.retry_dead(ids or None)
+    err.print(f"{count} dead message(s) queued again")
+
+
 def main() -> None:  # pragma: no cover
     app(sys.argv[1:])

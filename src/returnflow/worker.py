@@ -1,1 +1,134 @@
-"""Background worker: claims outbox messages and delivers them."""
+"""Background worker: claims due outbox messages, delivers them through idempotent handlers, acks.
+
+One loop (``run``): claim a batch under a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so any number
+of workers share the table), handle each message, then ack it, or record the error and schedule a retry
+with exponential backoff and jitter (``adapters.outbox.backoff``), or park it ``dead`` after the last
+attempt. A killed worker's messages come back when their lease ends. With ``RETURNFLOW_BROKER_URL`` set,
+the loop only relays message ids to Dramatiq (Redis or RabbitMQ) and Dramatiq workers deliver them
+(``returnflow.adapters.messaging``). ``python -m returnflow.worker`` = ``returnflow worker``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+
+from returnflow.adapters.outbox.handlers import Dispatcher, TerminalError
+from returnflow.adapters.outbox.store import OutboxMessage, OutboxStore
+from returnflow.bootstrap import Container
+
+log = logging.getLogger("returnflow.worker")
+
+
+@dataclass
+class WorkerStats:
+    """Counts since start (also exported as Prometheus counters by the embedded worker)."""
+
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+def deliver_one(dispatcher: Dispatcher, store: OutboxStore, message: OutboxMessage, stats: WorkerStats) -> None:
+    """Handle one claimed message and settle it (ack, retry later, or dead). Never raises for handler errors."""
+    try:
+        dispatcher.handle(message)
+        stats.delivered += 1
+        log.info("delivered", extra={"outbox_id": message.id, "topic": message.topic, "attempt": message.attempt})
+    except Exception as exc:  # noqa: BLE001  (every handler error is recorded on the message)
+        status = store.fail(message, f"{type(exc).__name__}: {exc}", terminal=isinstance(exc, TerminalError))
+        stats.failed += 1
+        stats.dead += status == "dead"
+        log.warning("delivery failed", extra={"outbox_id": message.id, "topic": message.topic,
+                                              "attempt": message.attempt, "status": status, "error": str(exc)})
+
+
+def run(container: Container, *, stop: threading.Event | None = None, batch_size: int = 20,
+        poll_seconds: float = 0.5, once: bool = False) -> WorkerStats:
+    """Deliver until ``stop`` is set (or, with ``once``, until nothing is due). Returns the counts."""
+    stop = stop or threading.Event()
+    stats = WorkerStats()
+    store = container.outbox
+    relay = None
+    if container.settings.production.broker_url:
+        from returnflow.adapters.messaging import dramatiq_relay
+        relay = dramatiq_relay.Relay(container.settings.production.broker_url)
+    dispatcher = container.dispatcher()
+    try:
+        while not stop.is_set():
+            messages = store.claim(batch_size)
+            if relay is not None:
+                relay.publish(messages)
+            else:
+                for message in messages:
+                    deliver_one(dispatcher, store, message, stats)
+            if not messages:
+                if once:
+                    break
+                stop.wait(poll_seconds)
+    finally:
+        dispatcher.close()
+    return stats
+
+
+def start_in_thread(container: Container) -> tuple[threading.Thread, threading.Event]:
+    """The embedded worker (SQLite, ``make run``): the same loop in a daemon thread of the API process."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(container,), kwargs={"stop": stop}, name="outbox-worker",
+                              daemon=True)
+    thread.start()
+    return thread, stop
+
+
+def main(*, batch_size: int = 20, poll_seconds: float = 0.5) -> None:
+    """Run until SIGTERM/SIGINT; the current message finishes first."""
+    from returnflow.adapters.jsonlog import configure_logging
+
+    container = Container()
+    configure_logging(json_output=container.settings.production.json_logs)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    started = time.monotonic()
+    log.info("worker started", extra={"batch_size": batch_size})
+    stats = run(container, stop=stop, batch_size=batch_size, poll_seconds=poll_seconds)
+    log.info("worker stopped", extra={"delivered": stats.delivered, "failed": stats.failed, "dead": stats.dead,
+                                      "seconds": round(time.monotonic() - started, 1)})
+    container.dispose()
+
+
+def declare_dramatiq_actor(broker_url: str):  # type: ignore[no-untyped-def]
+    """Declare the Dramatiq actor that delivers relayed outbox messages (``dramatiq returnflow.worker``)."""
+    import dramatiq
+
+    from returnflow.adapters.messaging.dramatiq_relay import ACTOR_NAME, QUEUE_NAME, make_broker
+
+    dramatiq.set_broker(make_broker(broker_url))
+    state: dict[str, object] = {}
+
+    @dramatiq.actor(actor_name=ACTOR_NAME, queue_name=QUEUE_NAME, max_retries=0)
+    def deliver_outbox(message_id: int, topic: str, payload: dict, attempt: int) -> None:  # type: ignore[type-arg]
+        if "container" not in state:
+            state["container"] = Container()
+            state["dispatcher"] = state["container"].dispatcher()  # type: ignore[attr-defined]
+        container: Container = state["container"]  # type: ignore[assignment]
+        from datetime import UTC, datetime
+        message = OutboxMessage(id=message_id, topic=topic, payload=payload, attempt=attempt,
+                                created_at=datetime.now(UTC))
+        deliver_one(state["dispatcher"], container.outbox, message, WorkerStats())  # type: ignore[arg-type]
+
+    return deliver_outbox
+
+
+if __name__ != "__main__":
+    import os as _os
+
+    if _os.environ.get("RETURNFLOW_DRAMATIQ_WORKER") == "1" and _os.environ.get("RETURNFLOW_BROKER_URL"):
+        deliver_outbox = declare_dramatiq_actor(_os.environ["RETURNFLOW_BROKER_URL"])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
