@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from returnflow.adapters.db.engine import make_engine, make_session_factory
 from returnflow.adapters.db.unit_of_work import UnitOfWork
+from returnflow.adapters.outbox import loop as outbox_loop
 from returnflow.adapters.outbox.handlers import Dispatcher
 from returnflow.adapters.outbox.store import OutboxStore
 from returnflow.bootstrap_production import ProductionSettings
@@ -71,6 +73,14 @@ class Container:
     def dispatcher(self) -> Dispatcher:
         """A new dispatcher (it owns an HTTP client: close it when done)."""
         return Dispatcher(self.engine, self.outbox, smtp=self.settings.production.smtp)
+
+    def start_embedded_worker(self) -> threading.Event:
+        """The embedded worker (SQLite, ``make run``): the delivery loop in a daemon thread; set the event to stop."""
+        stop = threading.Event()
+        dispatcher = self.dispatcher()
+        threading.Thread(target=outbox_loop.run, args=(self.outbox, dispatcher), kwargs={"stop": stop},
+                         name="outbox-worker", daemon=True).start()
+        return stop
 
     def dispose(self) -> None:
         if "engine" in self.__dict__:

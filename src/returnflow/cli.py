@@ -168,6 +168,8 @@ def serve(database_url: DbUrl = "", host: str = "127.0.0.1", port: int = 8000, w
 
     if database_url:
         os.environ["RETURNFLOW_DATABASE_URL"] = database_url
+    if Settings().database_url.startswith("sqlite"):  # embedded default: deliver in-process, nothing else to run
+        os.environ.setdefault("RETURNFLOW_EMBEDDED_WORKER", "1")
     err.print(f"serving on http://{host}:{port}  (API docs at http://{host}:{port}/docs)")
     uvicorn.run("returnflow.web.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning")
@@ -182,11 +184,11 @@ def worker(database_url: DbUrl = "", batch_size: int = 20, poll_seconds: float =
     """Deliver outbox messages (emails, webhooks) until stopped; with RETURNFLOW_BROKER_URL, relay to Dramatiq."""
     import os
 
-    from returnflow import worker as worker_module
-
     if database_url:
         os.environ["RETURNFLOW_DATABASE_URL"] = database_url
-    worker_module.main(batch_size=batch_size, poll_seconds=poll_seconds)
+    # The worker is its own top-level entry point (the CLI and the worker do not import each other).
+    os.execv(sys.executable, [sys.executable, "-m", "returnflow.worker", "--batch-size", str(batch_size),
+                              "--poll-seconds", str(poll_seconds)])
 
 
 @outbox_app.command("dead")

@@ -14,73 +14,28 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass
 
-from returnflow.adapters.outbox.handlers import Dispatcher, TerminalError
-from returnflow.adapters.outbox.store import OutboxMessage, OutboxStore
+from returnflow.adapters.outbox import loop
+from returnflow.adapters.outbox.loop import WorkerStats, deliver_one
+from returnflow.adapters.outbox.store import OutboxMessage
 from returnflow.bootstrap import Container
 
 log = logging.getLogger("returnflow.worker")
 
 
-@dataclass
-class WorkerStats:
-    """Counts since start (also exported as Prometheus counters by the embedded worker)."""
-
-    delivered: int = 0
-    failed: int = 0
-    dead: int = 0
-
-
-def deliver_one(dispatcher: Dispatcher, store: OutboxStore, message: OutboxMessage, stats: WorkerStats) -> None:
-    """Handle one claimed message and settle it (ack, retry later, or dead). Never raises for handler errors."""
-    try:
-        dispatcher.handle(message)
-        stats.delivered += 1
-        log.info("delivered", extra={"outbox_id": message.id, "topic": message.topic, "attempt": message.attempt})
-    except Exception as exc:  # noqa: BLE001  (every handler error is recorded on the message)
-        status = store.fail(message, f"{type(exc).__name__}: {exc}", terminal=isinstance(exc, TerminalError))
-        stats.failed += 1
-        stats.dead += status == "dead"
-        log.warning("delivery failed", extra={"outbox_id": message.id, "topic": message.topic,
-                                              "attempt": message.attempt, "status": status, "error": str(exc)})
-
-
 def run(container: Container, *, stop: threading.Event | None = None, batch_size: int = 20,
         poll_seconds: float = 0.5, once: bool = False) -> WorkerStats:
     """Deliver until ``stop`` is set (or, with ``once``, until nothing is due). Returns the counts."""
-    stop = stop or threading.Event()
-    stats = WorkerStats()
-    store = container.outbox
     relay = None
     if container.settings.production.broker_url:
         from returnflow.adapters.messaging import dramatiq_relay
         relay = dramatiq_relay.Relay(container.settings.production.broker_url)
     dispatcher = container.dispatcher()
     try:
-        while not stop.is_set():
-            messages = store.claim(batch_size)
-            if relay is not None:
-                relay.publish(messages)
-            else:
-                for message in messages:
-                    deliver_one(dispatcher, store, message, stats)
-            if not messages:
-                if once:
-                    break
-                stop.wait(poll_seconds)
+        return loop.run(container.outbox, dispatcher, stop=stop or threading.Event(), relay=relay,
+                        batch_size=batch_size, poll_seconds=poll_seconds, once=once)
     finally:
         dispatcher.close()
-    return stats
-
-
-def start_in_thread(container: Container) -> tuple[threading.Thread, threading.Event]:
-    """The embedded worker (SQLite, ``make run``): the same loop in a daemon thread of the API process."""
-    stop = threading.Event()
-    thread = threading.Thread(target=run, args=(container,), kwargs={"stop": stop}, name="outbox-worker",
-                              daemon=True)
-    thread.start()
-    return thread, stop
 
 
 def main(*, batch_size: int = 20, poll_seconds: float = 0.5) -> None:
@@ -131,4 +86,10 @@ if __name__ != "__main__":
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="returnflow worker")
+    parser.add_argument("--batch-size", type=int, default=20)
+    parser.add_argument("--poll-seconds", type=float, default=0.5)
+    arguments = parser.parse_args()
+    main(batch_size=arguments.batch_size, poll_seconds=arguments.poll_seconds)
