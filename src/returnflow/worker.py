@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import UTC, datetime
 import time
 
 from returnflow.adapters.outbox import loop
@@ -63,14 +64,15 @@ def declare_dramatiq_actor(broker_url: str):  # type: ignore[no-untyped-def]
 
     dramatiq.set_broker(make_broker(broker_url))
     state: dict[str, object] = {}
+    lock = threading.Lock()
 
     @dramatiq.actor(actor_name=ACTOR_NAME, queue_name=QUEUE_NAME, max_retries=0)
     def deliver_outbox(message_id: int, topic: str, payload: dict, attempt: int) -> None:  # type: ignore[type-arg]
-        if "container" not in state:
-            state["container"] = Container()
-            state["dispatcher"] = state["container"].dispatcher()  # type: ignore[attr-defined]
+        with lock:  # one container and dispatcher per process, built on first use
+            if "dispatcher" not in state:
+                container = Container()
+                state["container"], state["dispatcher"] = container, container.dispatcher()
         container: Container = state["container"]  # type: ignore[assignment]
-        from datetime import UTC, datetime
         message = OutboxMessage(id=message_id, topic=topic, payload=payload, attempt=attempt,
                                 created_at=datetime.now(UTC))
         deliver_one(state["dispatcher"], container.outbox, message, WorkerStats())  # type: ignore[arg-type]
