@@ -19,7 +19,6 @@ import itertools
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -35,10 +34,10 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from returnflow.adapters.db import tables as t  # noqa: E402
-from returnflow.bootstrap import Container, Settings  # noqa: E402
-from returnflow.services import access, centers  # noqa: E402
-from returnflow.services.setup import upgrade_database  # noqa: E402
+from returnflow.adapters.db import tables as t
+from returnflow.bootstrap import Container, Settings
+from returnflow.services import access, centers
+from returnflow.services.setup import upgrade_database
 
 
 def seed(url: str, orders: int) -> str:

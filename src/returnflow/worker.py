@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import UTC, datetime
 import time
+from datetime import UTC, datetime
 
 from returnflow.adapters.outbox import loop
 from returnflow.adapters.outbox.loop import WorkerStats, deliver_one
@@ -72,10 +72,9 @@ def declare_dramatiq_actor(broker_url: str):  # type: ignore[no-untyped-def]
             if "dispatcher" not in state:
                 container = Container()
                 state["container"], state["dispatcher"] = container, container.dispatcher()
-        container: Container = state["container"]  # type: ignore[assignment]
         message = OutboxMessage(id=message_id, topic=topic, payload=payload, attempt=attempt,
                                 created_at=datetime.now(UTC))
-        deliver_one(state["dispatcher"], container.outbox, message, WorkerStats())  # type: ignore[arg-type]
+        deliver_one(state["dispatcher"], state["container"].outbox, message, WorkerStats())  # type: ignore[arg-type,attr-defined]
 
     return deliver_outbox
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
@@ -40,7 +41,7 @@ def create_subscription(uow: UnitOfWork, *, url: str, event_types: list[str]) ->
     if unknown:
         raise InvalidInput(f"unknown event types {unknown}; use some of {', '.join(EVENT_TYPES)}")
     secret = new_secret()
-    result = uow.session.execute(t.webhook_subscriptions.insert().values(
+    result: Any = uow.session.execute(t.webhook_subscriptions.insert().values(
         url=url, secret=secret, event_types=sorted(set(event_types)), active=True, created_at=datetime.now(UTC)))
     return Subscription(id=int(result.inserted_primary_key[0]), url=url, event_types=sorted(set(event_types)),
                         active=True, secret=secret)
@@ -55,6 +56,7 @@ def list_subscriptions(uow: UnitOfWork) -> list[Subscription]:
 def deactivate_subscription(uow: UnitOfWork, subscription_id: int) -> None:
     """Stop deliveries to an endpoint (pending ones are dropped when their turn comes). Raises ``NotFound``."""
     c = t.webhook_subscriptions.c
-    if not uow.session.execute(update(t.webhook_subscriptions).where(c.id == subscription_id)
-                               .values(active=False)).rowcount:
+    result: Any = uow.session.execute(update(t.webhook_subscriptions).where(c.id == subscription_id)
+                                      .values(active=False))
+    if not result.rowcount:
         raise NotFound(f"no webhook subscription {subscription_id}")

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from returnflow.bootstrap import Container
 from returnflow.domain.errors import NotFound
-from returnflow.services import customer_tokens, returns as svc, webhooks
+from returnflow.services import customer_tokens, webhooks
+from returnflow.services import returns as svc
 from returnflow.services.access import ApiPrincipal
 from returnflow.web import schemas as s
 from returnflow.web.deps import ContainerDep, require

@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from returnflow.adapters.jsonlog import configure_logging
 from returnflow.bootstrap import Container
 from returnflow.bootstrap_production import ProductionSettings
-from returnflow.adapters.jsonlog import configure_logging
 from returnflow.web import api_production, api_returns, middleware, ops, problems
 
 
@@ -37,8 +37,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     settings = (container.settings if container else None)
     per_minute = settings.production.order_lookups_per_minute if settings else \
         ProductionSettings.from_environment().order_lookups_per_minute
-    app.add_middleware(middleware.OrderLookupRateLimit, per_minute=per_minute)  # type: ignore[arg-type]
-    app.add_middleware(middleware.IdempotencyMiddleware)  # type: ignore[arg-type]
-    app.add_middleware(middleware.RequestContextMiddleware)  # type: ignore[arg-type]
+    app.add_middleware(middleware.OrderLookupRateLimit, per_minute=per_minute)
+    app.add_middleware(middleware.IdempotencyMiddleware)
+    app.add_middleware(middleware.RequestContextMiddleware)
 
     return app

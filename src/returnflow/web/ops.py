@@ -76,5 +76,5 @@ def metrics(container: ContainerDep) -> Response:
     else:
         process_registry = REGISTRY
     database = CollectorRegistry(auto_describe=False)
-    database.register(DatabaseCollector(container.engine))  # type: ignore[arg-type]
+    database.register(DatabaseCollector(container.engine))
     return Response(generate_latest(process_registry) + generate_latest(database), media_type=CONTENT_TYPE_LATEST)

@@ -14,7 +14,8 @@ from returnflow.adapters.notifications.email import SmtpSettings
 from returnflow.adapters.outbox.backoff import RetryPolicy
 from returnflow.bootstrap import Container, Settings
 from returnflow.bootstrap_production import ProductionSettings
-from returnflow.services import returns as svc, webhooks
+from returnflow.services import returns as svc
+from returnflow.services import webhooks
 from returnflow.worker import run
 from tests.conftest import add_order
 from tests.integration.production.receivers import SmtpServer, WebhookReceiver

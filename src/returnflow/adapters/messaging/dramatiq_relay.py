@@ -24,7 +24,7 @@ def make_broker(url: str) -> Broker:
     """A Redis broker for ``redis://``, a RabbitMQ broker (needs ``pika``) for ``amqp://``."""
     if url.startswith(("redis://", "rediss://")):
         from dramatiq.brokers.redis import RedisBroker
-        return RedisBroker(url=url)
+        return RedisBroker(url=url)  # type: ignore[no-untyped-call]
     if url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
         return RabbitmqBroker(url=url)

@@ -47,7 +47,7 @@ def run(store: OutboxStore, dispatcher: Dispatcher, *, stop: threading.Event, re
     while not stop.is_set():
         try:
             messages = store.claim(batch_size)
-        except Exception:  # noqa: BLE001  (database away: wait and try again)
+        except Exception:
             log.exception("claiming outbox messages failed")
             stop.wait(max(poll_seconds, 1.0))
             continue
