@@ -22,6 +22,6 @@ class RetryPolicy:
 
     def delay(self, attempt: int, *, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based), within [ceiling/2, ceiling]."""
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(attempt - 1, 0))
+        ceiling = min(self.cap_seconds, self.base_seconds * 2.0 ** max(attempt - 1, 0))
         uniform = rng.uniform if rng is not None else random.uniform
         return ceiling / 2 + uniform(0, ceiling / 2)
