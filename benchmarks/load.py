@@ -65,6 +65,21 @@ def seed(url: str, orders: int) -> str:
     return key
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its child processes (Linux /proc), 0 where unreadable."""
+    def own(p: int) -> float:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        children = []
+    return own(pid) + sum(own(c) for c in children)
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
@@ -178,18 +193,23 @@ def main() -> None:
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_ready(base, processes[0])
         driver = Driver(base, key, args.orders)
-        results: dict[str, object] = {"workers": args.workers, "seconds_per_level": args.seconds,
+        results: dict[str, object] = {"load_average_before": os.getloadavg(), "workers": args.workers, "seconds_per_level": args.seconds,
                                       "cpus": os.cpu_count(), "levels": {}}
         asyncio.run(driver.closed_loop("create", 4, 2))  # warm-up; also gives RMAs to read
-        print(f"{'concurrency':>11} {'endpoint':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+        print(f"{'concurrency':>11} {'endpoint':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
+              f"{'API CPU ms/req':>14} {'worker CPU s':>12}")
         peak = {"trivial": 0.0, "create": 0.0, "get": 0.0}
         for level in [int(x) for x in args.levels.split(",")]:
             for kind in ("trivial", "create", "get"):
+                api_cpu, worker_cpu = cpu_seconds(processes[0].pid), cpu_seconds(processes[1].pid)
                 r = asyncio.run(driver.closed_loop(kind, level, args.seconds))
+                r["api_cpu_ms_per_request"] = (cpu_seconds(processes[0].pid) - api_cpu) * 1000 / max(r["requests"], 1)
+                r["worker_cpu_seconds"] = cpu_seconds(processes[1].pid) - worker_cpu
                 results["levels"].setdefault(str(level), {})[kind] = r  # type: ignore[union-attr]
                 peak[kind] = max(peak[kind], r["rps"])
                 print(f"{level:>11} {kind:>8} {r['rps']:>8.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-                      f"{r['errors']:>6}", flush=True)
+                      f"{r['errors']:>6} {r['api_cpu_ms_per_request']:>14.2f} {r['worker_cpu_seconds']:>12.1f}",
+                      flush=True)
         at70 = asyncio.run(driver.open_loop("create", 0.7 * peak["create"], args.seconds))
         results.update(peak=peak, create_at_70_percent=at70, ratio_create_to_trivial=peak["create"] / peak["trivial"])
         print(f"\npeak req/s: trivial {peak['trivial']:.0f}, create {peak['create']:.0f}, get {peak['get']:.0f}")
@@ -200,6 +220,7 @@ def main() -> None:
             depth = [line for line in c.get("/metrics").text.splitlines()
                      if line.startswith("returnflow_outbox_messages{")]
         print("outbox after the run:", "; ".join(depth))
+        print(f"load average (1, 5, 15 min) before: {results['load_average_before']}, after: {os.getloadavg()}")
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
     finally:

@@ -63,26 +63,31 @@ class Dispatcher:
 
     # -- handlers -----------------------------------------------------------------------------
     def fan_out(self, message: OutboxMessage) -> None:
-        event = message.payload
-        evt = event_id(message.id)
+        self.fan_out_many([message])
+
+    def fan_out_many(self, messages: list[OutboxMessage]) -> None:
+        """Fan out several ``rma.event`` messages in one transaction (the worker's batch path)."""
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            rows: list[dict[str, Any]] = []
             subscriptions = conn.execute(select(t.webhook_subscriptions.c.id, t.webhook_subscriptions.c.event_types)
                                          .where(t.webhook_subscriptions.c.active.is_(True))).all()
-            for sub in subscriptions:
-                if not sub.event_types or event.get("type") in sub.event_types:
-                    rows.append({"topic": "webhook.deliver",
-                                 "payload": {"subscription_id": sub.id, "event_id": evt, "event": event}})
-            if event.get("type") in email.TEMPLATES:
-                to = conn.execute(select(t.orders.c.customer_email)
-                                  .where(t.orders.c.order_number == event.get("order_number"))).scalar()
+            mailed = {str(m.payload.get("order_number")) for m in messages if m.payload.get("type") in email.TEMPLATES}
+            emails = dict(conn.execute(select(t.orders.c.order_number, t.orders.c.customer_email)
+                                       .where(t.orders.c.order_number.in_(sorted(mailed)))).all()) if mailed else {}
+            rows: list[dict[str, Any]] = []
+            for message in messages:
+                event, evt = message.payload, event_id(message.id)
+                for sub in subscriptions:
+                    if not sub.event_types or event.get("type") in sub.event_types:
+                        rows.append({"topic": "webhook.deliver",
+                                     "payload": {"subscription_id": sub.id, "event_id": evt, "event": event}})
+                to = emails.get(str(event.get("order_number"))) if event.get("type") in email.TEMPLATES else None
                 if to:
                     rows.append({"topic": "email.send", "payload": {"to": to, "event_id": evt, "event": event}})
             if rows:
                 conn.execute(insert(t.outbox), [{**r, "created_at": now, "status": "pending", "attempts": 0,
                                                  "next_attempt_at": now} for r in rows])
-            self.store.ack(message.id, conn=conn)
+            self.store.ack_many([m.id for m in messages], conn=conn)
 
     def deliver_webhook(self, message: OutboxMessage) -> None:
         payload = message.payload

@@ -54,7 +54,16 @@ def run(store: OutboxStore, dispatcher: Dispatcher, *, stop: threading.Event, re
         if relay is not None:
             relay.publish(messages)
         else:
-            for message in messages:
+            fan_out = [m for m in messages if m.topic == "rma.event"]
+            rest = [m for m in messages if m.topic != "rma.event"]
+            if len(fan_out) > 1:
+                try:  # one transaction for the whole batch; on any error, one by one (errors recorded)
+                    dispatcher.fan_out_many(fan_out)
+                    stats.delivered += len(fan_out)
+                    fan_out = []
+                except Exception:  # noqa: BLE001
+                    log.warning("batch fan-out failed; retrying one by one", exc_info=True)
+            for message in fan_out + rest:
                 deliver_one(dispatcher, store, message, stats)
         if not messages:
             if once:

@@ -74,6 +74,11 @@ class OutboxStore:
         with self.engine.begin() as own:
             own.execute(stmt)
 
+    def ack_many(self, message_ids: Sequence[int], *, conn: Connection) -> None:
+        """Mark several delivered in the caller's transaction."""
+        conn.execute(update(t.outbox).where(t.outbox.c.id.in_(list(message_ids)))
+                     .values(status=DELIVERED, last_error=None))
+
     def fail(self, message: OutboxMessage, error: str, *, terminal: bool = False) -> str:
         """Record a failed attempt: schedule a retry with backoff, or park it ``dead`` after the last attempt
         (or at once when ``terminal``). Returns the new status."""
