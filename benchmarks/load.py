@@ -101,23 +101,27 @@ class Driver:
                 "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "too small"}]}}
         return "GET", f"/api/v1/returns/{random.choice(self.numbers)}", {"headers": {"X-API-Key": self.key}}
 
-    async def one(self, client: httpx.AsyncClient, kind: str, latencies: list[float], errors: list[int]) -> None:
+    async def one(self, client: httpx.AsyncClient, kind: str, latencies: list[float], errors: list[str]) -> None:
         method, path, extra = self.request(kind)
         started = time.perf_counter()
+        error = ""
         try:
             response = await client.request(method, path, **extra)
-            ok = response.status_code < 400
-            if ok and kind == "create":
+            if response.status_code >= 400:
+                error = f"HTTP {response.status_code}: {response.text[:200]}"
+            elif kind == "create":
                 self.numbers.append(response.json()["number"])
-        except httpx.HTTPError:
-            ok = False
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__
         latencies.append(time.perf_counter() - started)
-        if not ok:
-            errors.append(1)
+        if error:
+            errors.append(error)
+            if len(errors) <= 3:
+                print(f"  error ({kind}): {error}", file=sys.stderr)
 
     async def closed_loop(self, kind: str, concurrency: int, seconds: float) -> dict[str, float]:
         latencies: list[float] = []
-        errors: list[int] = []
+        errors: list[str] = []
         deadline = time.perf_counter() + seconds
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=30) as client:
@@ -132,7 +136,7 @@ class Driver:
 
     async def open_loop(self, kind: str, rate: float, seconds: float) -> dict[str, float]:
         latencies: list[float] = []
-        errors: list[int] = []
+        errors: list[str] = []
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
         async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=30) as client:
             tasks = []
