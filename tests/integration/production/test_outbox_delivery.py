@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -123,3 +125,21 @@ def test_a_receiver_that_refuses_with_4xx_is_parked_dead_at_once(container: Cont
     worker.dispose()
     dead = [(topic, attempts) for topic, status, attempts in outbox_rows(container) if status == "dead"]
     assert dead == [("webhook.deliver", 1), ("webhook.deliver", 1)]
+
+
+def test_the_embedded_worker_delivers_from_inside_the_api_process(container: Container,
+                                                                  receiver: WebhookReceiver) -> None:
+    from fastapi.testclient import TestClient
+
+    from returnflow.web.app import create_app
+
+    subscribe(container, receiver.url, ["return.authorized"])
+    add_order(container)
+    embedded = production(container, embedded_worker=True)
+    with TestClient(create_app(embedded)) as client:
+        assert client.post("/api/v1/returns", json={"order_number": "100001", "email": "ann@example.com", "lines": [
+            {"sku": "SKU-A", "quantity": 1, "reason": "too small"}]}).status_code == 201
+        deadline = time.monotonic() + 10
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert [json.loads(body)["type"] for _, body in receiver.received] == ["return.authorized"]
