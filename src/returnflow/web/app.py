@@ -37,8 +37,9 @@ def create_app(container: Container | None = None) -> FastAPI:
     settings = (container.settings if container else None)
     per_minute = settings.production.order_lookups_per_minute if settings else \
         ProductionSettings.from_environment().order_lookups_per_minute
-    app.add_middleware(middleware.OrderLookupRateLimit, per_minute=per_minute)
+    # the last added runs first: request context, then the rate limit (a 429 is never stored), then idempotency
     app.add_middleware(middleware.IdempotencyMiddleware)
+    app.add_middleware(middleware.OrderLookupRateLimit, per_minute=per_minute)
     app.add_middleware(middleware.RequestContextMiddleware)
 
     return app
