@@ -18,5 +18,11 @@ fi
 # Debian's Chromium for the browser tests (Playwright drives it with its executable path).
 bash scripts/install_browser.sh
 
+# Redis: the broker mode test relays outbox messages through Dramatiq on it.
+if command -v redis-cli >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+  command -v redis-server >/dev/null 2>&1 && redis-server --bind 127.0.0.1 --port 6379 --daemonize yes >/dev/null || true
+  for _ in $(seq 1 10); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+
 "$BIN/lint-imports"
 exec "$BIN/python" -m pytest -q -W error::DeprecationWarning "$@"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -14,6 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from returnflow.adapters.carriers.base import Carrier
 from returnflow.adapters.db.engine import make_engine, make_session_factory
 from returnflow.adapters.db.unit_of_work import UnitOfWork
+from returnflow.adapters.outbox import loop as outbox_loop
+from returnflow.adapters.outbox.handlers import Dispatcher
+from returnflow.adapters.outbox.store import OutboxStore
+from returnflow.bootstrap_production import ProductionSettings
 from returnflow.domain.policy import ReturnPolicy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +47,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("RETURNFLOW_DATA_DIR", "data")))
     database_url: str = ""
     secret_key: str = field(default_factory=lambda: os.environ.get("RETURNFLOW_SECRET_KEY", ""))
+    production: ProductionSettings = field(default_factory=lambda: ProductionSettings.from_environment())
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -122,6 +128,23 @@ class Container:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
+
+    @cached_property
+    def outbox(self) -> OutboxStore:
+        return OutboxStore(self.engine, retry=self.settings.production.retry,
+                           lease_seconds=self.settings.production.outbox_lease_seconds)
+
+    def dispatcher(self) -> Dispatcher:
+        """A new dispatcher (it owns an HTTP client: close it when done)."""
+        return Dispatcher(self.engine, self.outbox, smtp=self.settings.production.smtp)
+
+    def start_embedded_worker(self) -> threading.Event:
+        """The embedded worker (SQLite, ``make run``): the delivery loop in a daemon thread; set the event to stop."""
+        stop = threading.Event()
+        dispatcher = self.dispatcher()
+        threading.Thread(target=outbox_loop.run, args=(self.outbox, dispatcher), kwargs={"stop": stop},
+                         name="outbox-worker", daemon=True).start()
+        return stop
 
     def dispose(self) -> None:
         if "engine" in self.__dict__:

@@ -197,9 +197,42 @@ def serve(database_url: DbUrl = "", host: str = "127.0.0.1", port: int = 8000, w
 
     if database_url:
         os.environ["RETURNFLOW_DATABASE_URL"] = database_url
+    if Settings().database_url.startswith("sqlite"):  # embedded default: deliver in-process, nothing else to run
+        os.environ.setdefault("RETURNFLOW_EMBEDDED_WORKER", "1")
     err.print(f"serving on http://{host}:{port}  (API docs at http://{host}:{port}/docs)")
     uvicorn.run("returnflow.web.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning")
+
+
+outbox_app = typer.Typer(help="Outbox: dead messages and retries.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@app.command()
+def worker(database_url: DbUrl = "", batch_size: int = 20, poll_seconds: float = 0.5) -> None:
+    """Deliver outbox messages (emails, webhooks) until stopped; with RETURNFLOW_BROKER_URL, relay to Dramatiq."""
+    import os
+
+    if database_url:
+        os.environ["RETURNFLOW_DATABASE_URL"] = database_url
+    # The worker is its own top-level entry point (the CLI and the worker do not import each other).
+    os.execv(sys.executable, [sys.executable, "-m", "returnflow.worker", "--batch-size", str(batch_size),
+                              "--poll-seconds", str(poll_seconds)])
+
+
+@outbox_app.command("dead")
+def outbox_dead(database_url: DbUrl = "", limit: int = 50) -> None:
+    """List dead messages with their last error (JSON lines)."""
+    for row in _container(database_url).outbox.dead(limit=limit):
+        typer.echo(json.dumps(row, default=str))
+
+
+@outbox_app.command("retry")
+def outbox_retry(ids: Annotated[list[int] | None, typer.Argument(help="message ids; none = every dead one")] = None,
+                 database_url: DbUrl = "") -> None:
+    """Make dead messages due again (fresh attempt count)."""
+    count = _container(database_url).outbox.retry_dead(ids or None)
+    err.print(f"{count} dead message(s) queued again")
 
 
 def main() -> None:  # pragma: no cover

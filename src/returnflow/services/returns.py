@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from sqlalchemy import select
+
+from returnflow.adapters.db import tables as t
 from returnflow.adapters.db.repository import event_payload
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 from returnflow.adapters.db.money_repository import MoneyRepository
@@ -152,9 +155,18 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
         return _finish(uow, rma, 0)
 
 
-def _act(uow_factory: UowFactory, number: str, action: Callable[[UnitOfWork, ReturnAuthorization], None]
-         ) -> ReturnAuthorization:
+def _lock_order_of(uow: UnitOfWork, number: str) -> None:
+    """Lock the order of RMA ``number`` first: the fixed lock order (order, then RMA) of every use case."""
+    ra = t.return_authorizations.c
+    uow.session.execute(select(t.orders.c.id).where(t.orders.c.id == select(ra.order_id).where(
+        ra.number == number).scalar_subquery()).with_for_update())
+
+
+def _act(uow_factory: UowFactory, number: str, action: Callable[[UnitOfWork, ReturnAuthorization], None],
+         *, lock_order: bool = False) -> ReturnAuthorization:
     with uow_factory() as uow:
+        if lock_order:
+            _lock_order_of(uow, number.strip())
         rma = uow.repo.rma_by_number(number.strip(), for_update=True)
         if rma is None:
             raise NotFound(f"no return authorization {number}")
@@ -317,7 +329,9 @@ def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str 
         assert order is not None
         amounts = refund_amounts(rma, order, uow.repo.refunded_units(rma.order_id))
         rma.settle(actor=actor, at=_now(), resolution=resolution_value, amounts=amounts, reference=reference)
-    return _act(uow_factory, number, action)
+    # Units already refunded on the order's other RMAs feed the rounding: lock the order so two RMAs of one
+    # order cannot settle from the same stale count.
+    return _act(uow_factory, number, action, lock_order=True)
 
 
 def refund_amounts(rma: ReturnAuthorization, order: Order, refunded_units: dict[int, int]) -> dict[int, Decimal]:

@@ -7,8 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from returnflow.adapters.jsonlog import configure_logging
 from returnflow.bootstrap import Container
-from returnflow.web import api_logistics, api_returns, pages, problems
+from returnflow.bootstrap_production import ProductionSettings
+from returnflow.web import api_logistics, api_money, api_production, api_returns, middleware, ops, pages, problems
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -17,7 +19,13 @@ def create_app(container: Container | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.container = container or Container()
+        production = app.state.container.settings.production
+        if container is None:  # a served app (uvicorn factory), not a test's
+            configure_logging(json_output=production.json_logs)
+        stop_worker = app.state.container.start_embedded_worker() if production.embedded_worker else None
         yield
+        if stop_worker is not None:
+            stop_worker.set()
         app.state.container.dispose()
 
     app = FastAPI(title="Returnflow", version="0.1.0", lifespan=lifespan,
@@ -25,10 +33,16 @@ def create_app(container: Container | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(api_returns.router)
     app.include_router(api_logistics.router)
+    app.include_router(api_money.router)
     pages.install(app)
-
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(api_production.router)
+    app.include_router(ops.router)
+    settings = (container.settings if container else None)
+    per_minute = settings.production.order_lookups_per_minute if settings else \
+        ProductionSettings.from_environment().order_lookups_per_minute
+    # the last added runs first: request context, then the rate limit (a 429 is never stored), then idempotency
+    app.add_middleware(middleware.IdempotencyMiddleware)
+    app.add_middleware(middleware.OrderLookupRateLimit, per_minute=per_minute)
+    app.add_middleware(middleware.RequestContextMiddleware)
 
     return app

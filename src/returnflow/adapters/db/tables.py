@@ -472,3 +472,35 @@ exchanges = Table(
     Column("hold_due_at", UTC),
     Column("created_at", UTC, nullable=False),
 )
+# -- production mode (issue 6): idempotency keys, webhook subscriptions -------------------------------
+
+# One row per (caller, Idempotency-Key): the first request's fingerprint and, once done, its answer.
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("caller", String(64), nullable=False),  # SHA-256 of the credential, or "public"
+    Column("key", String(255), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("state", String(16), nullable=False, default="in_progress"),  # in_progress | done
+    Column("response_status", Integer),
+    Column("response_body", Text),
+    Column("response_type", String(128)),
+    Column("created_at", UTC, nullable=False, index=True),
+    UniqueConstraint("caller", "key", name="uq_idempotency_keys_caller_key"),
+)
+
+# Merchants' endpoints: each receives the RMA event types it subscribed to, signed per Standard Webhooks.
+webhook_subscriptions = Table(
+    "webhook_subscriptions", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("url", String(2048), nullable=False),
+    Column("secret", String(128), nullable=False),  # whsec_<base64>
+    Column("event_types", JSON, nullable=False, default=list),  # [] = every event type
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTC, nullable=False),
+)
+
+# The worker's claim order: due pending messages, oldest first.
+Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt_at)

@@ -1,0 +1,1 @@
+"""Message brokers: the outbox relay to Dramatiq on Redis or RabbitMQ."""

@@ -1,0 +1,1 @@
+"""The transactional outbox: claiming due messages, acknowledging them, retrying with backoff, parking dead ones."""

@@ -1,0 +1,1 @@
+"""Outgoing webhooks to merchants' systems, signed per the Standard Webhooks specification."""
