@@ -98,7 +98,7 @@ def test_ops_endpoints_report_health_readiness_and_metrics(container: Container,
     assert client.get("/readyz").json() == {"status": "ready"}
     text = client.get("/metrics").text
     assert 'returnflow_returns{status="authorized"} 1.0' in text
-    assert 'returnflow_outbox_messages{status="pending",topic="rma.event"} 2.0' in text
+    assert 'returnflow_outbox_messages{status="pending",topic="rma.event"} 3.0' in text
     assert "returnflow_outbox_failing_messages 0.0" in text
     assert 'returnflow_http_requests_total{method="POST",route="/api/v1/returns",status="201"}' in text
 
