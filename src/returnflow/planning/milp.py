@@ -48,6 +48,7 @@ def solve_milp(
     cutoff: float | None = None,
     open_count: tuple[int, int] | None = None,
     verbose: bool = False,
+    highs_options: dict[str, object] | None = None,
 ) -> MilpResult:
     """Solve the (restricted) problem as a MILP with HiGHS.
 
@@ -61,6 +62,7 @@ def solve_milp(
         start: (y (m,), x (m, n)) a feasible solution handed to HiGHS as its first incumbent.
         cutoff: only solutions with objective <= cutoff are of interest ("cutoff" status if none).
         open_count: (fewest, most) centers open, a range proven by the Lagrangian count bounds.
+        highs_options: further HiGHS options by name (e.g. ``{"mip_heuristic_effort": 0.0}``).
 
     Returns:
         MilpResult with bound = HiGHS' dual bound (the MIP's proven lower bound).
@@ -168,6 +170,8 @@ def solve_milp(
     highs.setOptionValue("mip_abs_gap", 1e-6)
     if cutoff is not None:
         highs.setOptionValue("objective_bound", float(cutoff))
+    for name, value in (highs_options or {}).items():
+        highs.setOptionValue(name, value)
     highs.passModel(lp)
     if start is not None:
         solution = highspy.HighsSolution()
