@@ -58,7 +58,7 @@ def plan_network(
     if seed is not None and (best is None or seed[0] < best[0]):
         best = seed
     if best is not None:
-        best = local_search(problem, state, best, lower=lower, upper=upper, time_budget=min(0.15 * time_limit, 10.0))
+        best = local_search(problem, state, best, lower=lower, upper=upper, time_budget=min(0.2 * time_limit, 12.0))
     notes.append(
         f"lagrangian bound {bound:.3f}, heuristic plan {best[0] if best else math.nan:.3f} after "
         f"{time.perf_counter() - started:.1f} s"
