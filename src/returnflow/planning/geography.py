@@ -167,6 +167,17 @@ def build_problem(
     return problem, distances
 
 
+def priceable_regions(
+    centers: Sequence[Place], regions: Sequence[Place], zone_cost: ZoneCost, *, weight_kg: float = 2.0
+) -> tuple[list[Place], list[str]]:
+    """(regions that at least one center can serve under the zone model, names of the others)."""
+    centers = [c if c.zip3 else replace(c, zip3=nearest_zip3(c.latitude, c.longitude)) for c in centers]
+    filled = [r if r.zip3 else replace(r, zip3=nearest_zip3(r.latitude, r.longitude)) for r in regions]
+    _, served = _zone_costs(centers, filled, zone_cost, weight_kg)
+    keep = served.any(axis=0)
+    return [r for r, k in zip(regions, keep, strict=True) if k], [r.name for r, k in zip(regions, keep, strict=True) if not k]
+
+
 def _combine(first: np.ndarray | None, second: object) -> np.ndarray | None:
     if second is None:
         return first

@@ -54,3 +54,19 @@ def test_zone_model_gives_a_region_without_zip3_the_nearest_zip_by_coordinates()
     assert ("100", "432") in seen
     assert problem.assignment_costs[0, 0] == pytest.approx(20.0)  # 10 USD per parcel x 2 parcels
     assert problem.allowed is not None and problem.allowed.tolist() == [[True], [False]]
+
+
+def test_priceable_regions_leaves_out_a_region_no_center_can_price() -> None:
+    def zone_cost(origin: str, dest: str, weight_kg: float) -> float:
+        if origin == "968":  # Honolulu: no chart here
+            raise LookupError("no zone")
+        return 10.0
+
+    from returnflow.planning.geography import priceable_regions
+
+    center = Place("Columbus", 39.9612, -82.9988, zip3="432", capacity=100, fixed_cost=1)
+    honolulu = Place("Honolulu", 21.3069, -157.8583, zip3="968", volume=1)
+    seattle = Place("Seattle", 47.6062, -122.3321, volume=1)  # no ZIP3: nearest ZIP by coordinates
+    kept, dropped = priceable_regions([center], [honolulu, seattle], zone_cost)
+    assert [place.name for place in kept] == ["Seattle"]
+    assert dropped == ["Honolulu"]
