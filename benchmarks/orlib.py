@@ -1,6 +1,7 @@
 """Benchmark the planner on Beasley's OR-Library CFLP instances against the proven optima in optima.csv.
 
-Usage:  PYTHONPATH=src python benchmarks/orlib.py [--only small|large] [--plain-time-limit 60] [--time-limit 60]
+Usage:  PYTHONPATH=src python benchmarks/orlib.py [--only small|large | --large-only] [--instances capb_6000,cap41]
+                                               [--plain-time-limit 60] [--time-limit 60] [--skip-plain]
 
 For every capacitated instance (37 small + capa/capb/capc at 4 capacities) it solves the splittable CFLP with
 the default method (Lagrangian + reduced MILP) and with the plain textbook MILP, and prints our objective, the
@@ -31,6 +32,8 @@ def data_directory() -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["small", "large"])
+    parser.add_argument("--large-only", action="store_true", help="same as --only large")
+    parser.add_argument("--instances", help="comma-separated instance names from optima.csv (e.g. capb_6000,cap41)")
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--plain-time-limit", type=float, default=60.0)
     parser.add_argument("--skip-plain", action="store_true")
@@ -38,6 +41,14 @@ def main() -> int:
     directory = data_directory()
     with (directory / "optima.csv").open() as handle:
         rows = [row for row in csv.DictReader(handle) if row["problem"] == "CFLP"]
+    if arguments.large_only:
+        arguments.only = "large"
+    if arguments.instances:
+        wanted = {name.strip() for name in arguments.instances.split(",") if name.strip()}
+        unknown = wanted - {row["instance"] for row in rows}
+        if unknown:
+            parser.error(f"unknown instance(s): {', '.join(sorted(unknown))}")
+        rows = [row for row in rows if row["instance"] in wanted]
     if arguments.only:
         rows = [row for row in rows if (row["capacity"] == "(in file)") == (arguments.only == "small")]
     header = f"{'instance':<12} {'optimum':>16} {'ours':>16} {'|diff|':>8} {'status':<8} {'gap':>8} {'s':>6}   {'plain':>16} {'status':<10} {'gap':>8} {'s':>6}"

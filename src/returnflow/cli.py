@@ -16,7 +16,7 @@ from rich.table import Table
 
 from returnflow import cli_logistics
 from returnflow.adapters.importers.uci import import_uci
-from returnflow.planning.cli import plan_app
+from returnflow.planning.cli import plan_app, register_zone_cost_model
 from returnflow.bootstrap import Container, Settings, default_uci_path
 from returnflow.services import access, analytics, centers, replay, setup, staff
 
@@ -29,6 +29,23 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(cli_logistics.app, name="logistics")
 user_app = typer.Typer(help="Staff users of the pages.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+
+
+def _ups_ground_zone_cost(origin_zip3: str, dest_zip3: str, weight_kg: float) -> float:
+    """USD for one parcel: UPS Ground Residential 2005 price for the zone between two ZIP3 prefixes.
+
+    Raises RateNotAvailable (a LookupError) where the charts have no zone; the planner then drops that pair.
+    """
+    from decimal import Decimal
+
+    from returnflow.adapters.carriers import rates
+
+    zone = rates.ups_ground_zone(f"{origin_zip3}00", f"{dest_zip3}00")
+    pounds = rates.billable_pounds(Decimal(str(weight_kg)))
+    return float(rates.ups_ground_residential_price(zone=zone, pounds=pounds))
+
+
+register_zone_cost_model(_ups_ground_zone_cost)
 err = Console(stderr=True)
 
 DbUrl = Annotated[str, typer.Option("--database-url", envvar="RETURNFLOW_DATABASE_URL",

@@ -92,6 +92,12 @@ def network(
     try:
         sites = geography.read_centers(centers or geography.CANDIDATE_CENTERS_CSV)
         places = geography.read_regions(regions) if regions else geography.us_city_regions(cities=cities, total_volume=total_volume)
+        dropped: list[str] = []
+        if cost_model == "zone" and _zone_cost_model is not None and not regions:
+            # the built-in city list includes places the carrier charts do not cover (Hawaii, Alaska)
+            places, dropped = geography.priceable_regions(sites, places, _zone_cost_model)
+            if dropped:
+                typer.echo(f"note: no zone price for {len(dropped)} cities, left out: {', '.join(dropped[:10])}", err=True)
         problem, distances = geography.build_problem(
             sites, places, cost_model=cost_model, base_cost=base_cost, cost_per_km=cost_per_km,
             zone_cost=_zone_cost_model, max_km=max_km, max_open=max_centers, single_source=single_source,
@@ -117,6 +123,7 @@ def network(
         "average_km": average_km,
         "baseline_average_km": float(distances[warehouse] @ volumes / volumes.sum()),
         "regions": len(places),
+        "regions_left_out": dropped,
     }
     if map_file is not None and plan.open_centers:
         from returnflow.planning.plotting import draw_plan

@@ -11,8 +11,10 @@ from region j to center i is either
 from __future__ import annotations
 
 import csv
+import functools
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -138,9 +140,16 @@ def build_problem(
     elif cost_model == "zone":
         if zone_cost is None:
             raise PlanningError("the zone cost model needs a cost(origin_zip3, dest_zip3, weight_kg) callable")
-        if any(not place.zip3 for place in [*centers, *regions]):
-            raise PlanningError("the zone cost model needs a ZIP3 for every center and region")
-        unit = np.array([[zone_cost(r.zip3, c.zip3, weight_kg) for r in regions] for c in centers])
+        centers = [place if place.zip3 else replace(place, zip3=nearest_zip3(place.latitude, place.longitude))
+                   for place in centers]
+        regions = [place if place.zip3 else replace(place, zip3=nearest_zip3(place.latitude, place.longitude))
+                   for place in regions]
+        unit, served = _zone_costs(centers, regions, zone_cost, weight_kg)
+        unserved = [regions[j].name for j in np.flatnonzero(~served.any(axis=0))]
+        if unserved:
+            raise PlanningError(f"the zone cost model prices no center for {', '.join(unserved[:5])}")
+        if not served.all():
+            options["allowed"] = served if options.get("allowed") is None else served & options["allowed"]  # type: ignore[operator]
     else:
         raise PlanningError(f"unknown cost model {cost_model!r}: per-km or zone")
     volumes = np.array([r.volume for r in regions])
@@ -149,10 +158,72 @@ def build_problem(
         capacities=np.array([c.capacity for c in centers]),
         demands=volumes,
         assignment_costs=unit * volumes[None, :],
-        allowed=None if max_km is None else distances <= max_km,
+        allowed=_combine(None if max_km is None else distances <= max_km, options.pop("allowed", None)),
         capacitated=bool(np.all(np.isfinite([c.capacity for c in centers]))),
         center_names=tuple(c.name for c in centers),
         region_names=tuple(r.name for r in regions),
         **options,  # type: ignore[arg-type]
     )
     return problem, distances
+
+
+def priceable_regions(
+    centers: Sequence[Place], regions: Sequence[Place], zone_cost: ZoneCost, *, weight_kg: float = 2.0
+) -> tuple[list[Place], list[str]]:
+    """(regions that at least one center can serve under the zone model, names of the others)."""
+    centers = [c if c.zip3 else replace(c, zip3=nearest_zip3(c.latitude, c.longitude)) for c in centers]
+    filled = [r if r.zip3 else replace(r, zip3=nearest_zip3(r.latitude, r.longitude)) for r in regions]
+    _, served = _zone_costs(centers, filled, zone_cost, weight_kg)
+    keep = served.any(axis=0)
+    return [r for r, k in zip(regions, keep, strict=True) if k], [r.name for r, k in zip(regions, keep, strict=True) if not k]
+
+
+def _combine(first: np.ndarray | None, second: object) -> np.ndarray | None:
+    if second is None:
+        return first
+    mask = np.asarray(second, bool)
+    return mask if first is None else first & mask
+
+
+def _zone_costs(
+    centers: Sequence[Place], regions: Sequence[Place], zone_cost: ZoneCost, weight_kg: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(unit cost (m, n), served (m, n) bool); a pair the callable cannot price (LookupError) is not served."""
+    unit = np.zeros((len(centers), len(regions)))
+    served = np.ones(unit.shape, bool)
+    prices: dict[tuple[str, str], float] = {}
+    for i, center in enumerate(centers):
+        for j, region in enumerate(regions):
+            key = (region.zip3, center.zip3)
+            if key not in prices:
+                try:
+                    prices[key] = float(zone_cost(region.zip3, center.zip3, weight_kg))
+                except LookupError:
+                    prices[key] = math.nan
+            price = prices[key]
+            if math.isfinite(price):
+                unit[i, j] = price
+            else:
+                served[i, j] = False
+    return unit, served
+
+
+@functools.cache
+def _zip_points() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Latitudes and longitudes (radians) and ZIP3 of the active STANDARD US ZIP codes (``zipcodes``)."""
+    import zipcodes
+
+    records = [z for z in zipcodes.list_all() if z.get("active") and z.get("zip_code_type") == "STANDARD"]
+    records = records or zipcodes.list_all()
+    latitudes = np.radians([float(z["lat"]) for z in records])
+    longitudes = np.radians([float(z["long"]) for z in records])
+    return latitudes, longitudes, tuple(z["zip_code"][:3] for z in records)
+
+
+def nearest_zip3(latitude: float, longitude: float) -> str:
+    """ZIP3 of the US ZIP code whose centroid is nearest (great circle) to the given point in degrees."""
+    latitudes, longitudes, prefixes = _zip_points()
+    phi, lam = math.radians(latitude), math.radians(longitude)
+    # haversine; the argmin does not need the Earth radius
+    a = np.sin((latitudes - phi) / 2) ** 2 + math.cos(phi) * np.cos(latitudes) * np.sin((longitudes - lam) / 2) ** 2
+    return prefixes[int(np.argmin(a))]

@@ -9,7 +9,11 @@ x_ij <= u_ij y_i. The plain model uses u_ij = 1. The strengthened model adds
 
 from __future__ import annotations
 
+import ctypes
 import math
+import os
+import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -44,6 +48,7 @@ def solve_milp(
     cutoff: float | None = None,
     open_count: tuple[int, int] | None = None,
     verbose: bool = False,
+    highs_options: dict[str, object] | None = None,
 ) -> MilpResult:
     """Solve the (restricted) problem as a MILP with HiGHS.
 
@@ -57,6 +62,7 @@ def solve_milp(
         start: (y (m,), x (m, n)) a feasible solution handed to HiGHS as its first incumbent.
         cutoff: only solutions with objective <= cutoff are of interest ("cutoff" status if none).
         open_count: (fewest, most) centers open, a range proven by the Lagrangian count bounds.
+        highs_options: further HiGHS options by name (e.g. ``{"mip_heuristic_effort": 0.0}``).
 
     Returns:
         MilpResult with bound = HiGHS' dual bound (the MIP's proven lower bound).
@@ -156,7 +162,7 @@ def solve_milp(
     continuous = highspy.HighsVarType.kContinuous
     lp.integrality_ = [integer] * m + [integer if problem.single_source else continuous] * pairs
 
-    highs = highspy.Highs()
+    highs = new_highs()
     highs.setOptionValue("output_flag", verbose)
     highs.setOptionValue("threads", threads)
     highs.setOptionValue("time_limit", max(0.1, float(time_limit)))
@@ -164,6 +170,8 @@ def solve_milp(
     highs.setOptionValue("mip_abs_gap", 1e-6)
     if cutoff is not None:
         highs.setOptionValue("objective_bound", float(cutoff))
+    for name, value in (highs_options or {}).items():
+        highs.setOptionValue(name, value)
     highs.passModel(lp)
     if start is not None:
         solution = highspy.HighsSolution()
@@ -183,6 +191,50 @@ def solve_milp(
     assignment[centers, regions] = np.clip(column_values[m:], 0.0, 1.0)
     label = "optimal" if status == highspy.HighsModelStatus.kOptimal else "time limit"
     return MilpResult(label, info.objective_function_value, info.mip_dual_bound, open_centers, assignment, seconds)
+
+
+_banner_lock = threading.Lock()
+_banner_printed = False
+
+
+def new_highs() -> highspy.Highs:
+    """A ``highspy.Highs`` whose construction prints nothing on stdout.
+
+    HiGHS writes its banner ("Running HiGHS ...") from C++ on the first construction in a process, before any
+    option can be set, which breaks machine-readable output such as ``returnflow plan orlib --json``. The
+    first construction therefore runs with file descriptor 1 pointed at /dev/null (C stdio flushed before
+    fd 1 is restored); later ones print no banner anyway.
+    """
+    global _banner_printed
+    with _banner_lock:
+        if _banner_printed:
+            return highspy.Highs()
+        _banner_printed = True
+        try:
+            sys.stdout.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+        try:
+            saved = os.dup(1)
+        except OSError:  # no file descriptor 1: nothing to protect
+            return highspy.Highs()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            highs = highspy.Highs()
+            _flush_c_stdio()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        return highs
+
+
+def _flush_c_stdio() -> None:
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # pragma: no cover - no C library handle (not Linux/macOS)
+        pass
 
 
 def _empty(status: str, m: int, n: int, started: float, *, bound: float = math.nan) -> MilpResult:

@@ -54,11 +54,22 @@ def plan_network(
         return _plan(problem, result, result.bound, started, "milp", notes)
     bound = state.bound
     best = incumbent
-    notes.append(f"lagrangian bound {bound:.3f} after {time.perf_counter() - started:.1f} s")
+    seed = primal_plan(problem, np.maximum(np.ceil(state.open_centers - 1e-9), lower))
+    if seed is not None and (best is None or seed[0] < best[0]):
+        best = seed
+    if best is not None:
+        best = local_search(problem, state, best, lower=lower, upper=upper, time_budget=min(0.2 * time_limit, 12.0))
+    notes.append(
+        f"lagrangian bound {bound:.3f}, heuristic plan {best[0] if best else math.nan:.3f} after "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     # Guess an upper limit U a little above the bound; fix and bound variables as if an incumbent of value U
     # existed and solve the reduced MILP. If its optimum is <= U it is optimal overall (every plan costing <= U
     # survives the reductions); otherwise no plan costs <= U, so U is a new lower bound and the guess grows.
-    for factor in (5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 3e-2, 1e-1, math.inf):
+    factors: tuple[float, ...] = (5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 3e-2, 1e-1, math.inf)
+    if best is not None and best[0] <= bound * (1 + DIRECT_PROOF_GAP):
+        factors = (math.inf,)  # a good incumbent: prove (or improve) it directly, no guessing
+    for factor in factors:
         limit = bound * (1 + factor) if math.isfinite(factor) else math.inf
         if best is not None and best[0] <= bound * (1 + 3 * factor):
             limit = best[0]  # an incumbent close to the bound: prove it directly
@@ -87,6 +98,7 @@ def plan_network(
             link_bounds=lagrangian.link_bounds(fixed_state, limit),
             start=start,
             open_count=counts,
+            highs_options=PROOF_OPTIONS if start is not None and start_value(best) >= limit - 1e-6 * abs(limit) else None,
         )
         notes.append(
             f"limit {limit:.3f}: {int(fixed_lower.sum())} centers fixed open, {int(problem.shape[0] - fixed_upper.sum())}"
@@ -108,6 +120,72 @@ def plan_network(
     status = "optimal" if best[0] - bound <= 1e-9 * max(1.0, abs(best[0])) else "time limit"
     final = MilpResult(status, best[0], bound, best[1], best[2], 0.0)
     return _plan(problem, final, min(bound, best[0]), started, "lagrangian+milp", notes)
+
+
+DIRECT_PROOF_GAP = 1e-2
+"""When the heuristic plan is within this relative gap of the Lagrangian bound, it is proven directly."""
+
+PROOF_OPTIONS: dict[str, object] = {
+    "mip_heuristic_effort": 0.0,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_heuristic_run_feasibility_jump": False,
+}
+"""HiGHS options when the warm start already meets the limit: only the proof is left, skip primal heuristics."""
+
+
+def start_value(best: tuple[float, np.ndarray, np.ndarray] | None) -> float:
+    return math.inf if best is None else best[0]
+
+
+def local_search(
+    problem: FacilityProblem,
+    state: lagrangian.LagrangianState,
+    plan: tuple[float, np.ndarray, np.ndarray],
+    *,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    time_budget: float,
+    candidates: int = 8,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Improve a plan by first-improvement swap / drop / add moves of one center (transportation LPs).
+
+    Moves are tried in Lagrangian order: closed centers with the lowest center value v_i enter first, open
+    centers with the highest v_i leave first. Stops at a local optimum or after ``time_budget`` seconds.
+    """
+    started = time.perf_counter()
+    values = state.center_values
+    while time.perf_counter() - started < time_budget:
+        current = plan[1]
+        opened = np.flatnonzero((current > 0.5) & (lower < 0.5))
+        closed = np.flatnonzero((current < 0.5) & (upper > 0.5))
+        entering = closed[np.argsort(values[closed], kind="stable")][:candidates]
+        leaving = opened[np.argsort(-values[opened], kind="stable")]
+        moves = [(int(a), int(b)) for a in entering for b in leaving]
+        moves += [(-1, int(b)) for b in leaving] + [(int(a), -1) for a in entering]
+        capacities = problem.effective_capacities
+        need = float(problem.demands.sum())
+        improved = False
+        for enter, leave in moves:
+            if time.perf_counter() - started >= time_budget:
+                break
+            trial = current.copy()
+            if enter >= 0:
+                trial[enter] = 1.0
+            if leave >= 0:
+                trial[leave] = 0.0
+            if problem.capacitated and float(capacities @ trial) < need:
+                continue
+            if problem.max_open is not None and trial.sum() > problem.max_open:
+                continue
+            candidate = primal_plan(problem, trial)
+            if candidate is not None and candidate[0] < plan[0] - 1e-9 * abs(plan[0]):
+                plan, improved = candidate, True
+                break
+        if not improved:
+            break
+    return plan
 
 
 def subgradient(

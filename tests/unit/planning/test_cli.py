@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,3 +28,17 @@ def test_symbolic_capacity_without_a_value_is_a_clear_error(orlib_dir: Path) -> 
     result = CliRunner().invoke(plan_app, ["orlib", str(orlib_dir / "instances" / "capa.txt")])
     assert result.exit_code == 2
     assert "pass capacity" in result.output
+
+
+def test_orlib_json_stdout_of_the_real_process_is_pure_json(orlib_dir: Path) -> None:
+    # HiGHS prints its banner from C++ on the first solver construction; CliRunner cannot see C-level output,
+    # so run the real command in a child process and parse its whole stdout.
+    source = str(Path(__file__).resolve().parents[3] / "src")
+    environment = {**os.environ, "PYTHONPATH": source + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    command = [sys.executable, "-c", "from returnflow.cli import app; app()",
+               "plan", "orlib", str(orlib_dir / "instances" / "cap41.txt"), "--json"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=120, env=environment, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert "HiGHS" not in completed.stdout
+    summary = json.loads(completed.stdout)
+    assert summary["objective"] == pytest.approx(1040444.375, abs=1e-3)  # optima.csv, cap41

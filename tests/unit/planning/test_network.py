@@ -34,3 +34,39 @@ def test_network_command_beats_the_single_warehouse_on_a_small_example(tmp_path:
     assert summary["status"] == "optimal"
     assert summary["objective"] <= summary["baseline_cost"]
     assert np.isfinite(summary["average_km"])
+
+
+def test_zone_model_gives_a_region_without_zip3_the_nearest_zip_by_coordinates() -> None:
+    # A place with no ZIP3 at Manhattan's coordinates (40.7128N 74.0060W) gets ZIP3 100 (New York, NY);
+    # a pair the zone callable cannot price (LookupError) is not allowed.
+    seen: list[tuple[str, str]] = []
+
+    def zone_cost(origin: str, dest: str, weight_kg: float) -> float:
+        seen.append((origin, dest))
+        if dest == "981":
+            raise LookupError("no zone")
+        return 10.0
+
+    columbus = Place("Columbus", 39.9612, -82.9988, zip3="432", capacity=100, fixed_cost=1)
+    seattle = Place("Seattle", 47.6062, -122.3321, zip3="981", capacity=100, fixed_cost=1)
+    region = Place("somewhere in Manhattan", 40.7128, -74.0060, volume=2)
+    problem, _ = build_problem([columbus, seattle], [region], cost_model="zone", zone_cost=zone_cost)
+    assert ("100", "432") in seen
+    assert problem.assignment_costs[0, 0] == pytest.approx(20.0)  # 10 USD per parcel x 2 parcels
+    assert problem.allowed is not None and problem.allowed.tolist() == [[True], [False]]
+
+
+def test_priceable_regions_leaves_out_a_region_no_center_can_price() -> None:
+    def zone_cost(origin: str, dest: str, weight_kg: float) -> float:
+        if origin == "968":  # Honolulu: no chart here
+            raise LookupError("no zone")
+        return 10.0
+
+    from returnflow.planning.geography import priceable_regions
+
+    center = Place("Columbus", 39.9612, -82.9988, zip3="432", capacity=100, fixed_cost=1)
+    honolulu = Place("Honolulu", 21.3069, -157.8583, zip3="968", volume=1)
+    seattle = Place("Seattle", 47.6062, -122.3321, volume=1)  # no ZIP3: nearest ZIP by coordinates
+    kept, dropped = priceable_regions([center], [honolulu, seattle], zone_cost)
+    assert [place.name for place in kept] == ["Seattle"]
+    assert dropped == ["Honolulu"]
