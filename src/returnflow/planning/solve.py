@@ -98,7 +98,11 @@ def plan_network(
             link_bounds=lagrangian.link_bounds(fixed_state, limit),
             start=start,
             open_count=counts,
-            highs_options=PROOF_OPTIONS if start is not None and start_value(best) >= limit - 1e-6 * abs(limit) else None,
+            highs_options=PROOF_OPTIONS
+            if start is not None
+            and start_value(best) >= limit - 1e-6 * abs(limit)
+            and start_value(best) <= state.bound * (1 + PROOF_ONLY_GAP)
+            else None,
         )
         notes.append(
             f"limit {limit:.3f}: {int(fixed_lower.sum())} centers fixed open, {int(problem.shape[0] - fixed_upper.sum())}"
@@ -124,6 +128,10 @@ def plan_network(
 
 DIRECT_PROOF_GAP = 1e-2
 """When the heuristic plan is within this relative gap of the Lagrangian bound, it is proven directly."""
+
+PROOF_ONLY_GAP = 5e-3
+"""Within this relative gap of the Lagrangian bound the warm start is taken as (likely) optimal and HiGHS only
+proves it; farther away (capb 7000: 0.62 %, the plan 0.3 % above the optimum) HiGHS keeps its heuristics."""
 
 PROOF_OPTIONS: dict[str, object] = {
     "mip_heuristic_effort": 0.0,
