@@ -316,8 +316,12 @@ def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str 
         current = get_rma(uow_factory, number)
         if current.status != ReturnStatus.INSPECTED:
             raise IllegalTransition(status=str(current.status), action="settle", rma_number=current.number)
-        issue_refund(uow_factory, number, idempotency_key=f"{current.number}:settle", actor=actor,
-                     policy=policy or ReturnPolicy(), resolution=str(resolution_value))
+        result = issue_refund(uow_factory, number, idempotency_key=f"{current.number}:settle", actor=actor,
+                              policy=policy or ReturnPolicy(), resolution=str(resolution_value))
+        if result.replayed:
+            # Another request settled this RMA between our status check and the lock: this one is a
+            # second settlement attempt, not a retry of the first (retries replay at the HTTP layer).
+            raise IllegalTransition(status=str(ReturnStatus.SETTLED), action="settle", rma_number=current.number)
         return get_rma(uow_factory, number)
 
     def action(uow: UnitOfWork, rma: ReturnAuthorization) -> None:

@@ -68,7 +68,6 @@ def count(pg: Container, table: t.Table, *where: object) -> int:  # type: ignore
         return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(reason="KNOWN BUG after merging the money branch: concurrent refunds through the settlement path are not serialised (26 of 50 refunded); see issue 6 note", strict=False)
 def test_fifty_concurrent_refunds_of_one_rma_refund_exactly_once(api: str, fresh: tuple[Container, str]) -> None:
     pg, key = fresh
     add_order(pg)  # SKU-A: 3 x 10.00
