@@ -73,8 +73,9 @@ def test_an_approved_return_reaches_the_merchant_signed_and_the_customer_by_emai
     stats = run(worker, once=True)
     worker.dispose()
 
-    # two events -> two fan-outs, two webhooks, one email (only the approval mails the customer)
-    assert stats.delivered == 5 and stats.failed == 0
+    # three events (requested, routed, authorized) -> three fan-outs; two subscribed -> two webhooks;
+    # one email (only the approval mails the customer)
+    assert stats.delivered == 6 and stats.failed == 0
     assert {status for _, status, _ in outbox_rows(container)} == {"delivered"}
     assert len(receiver.received) == 2
     types = []
@@ -124,7 +125,7 @@ def test_a_receiver_that_refuses_with_4xx_is_parked_dead_at_once(container: Cont
     run(worker, once=True)
     worker.dispose()
     dead = [(topic, attempts) for topic, status, attempts in outbox_rows(container) if status == "dead"]
-    assert dead == [("webhook.deliver", 1), ("webhook.deliver", 1)]
+    assert dead == [("webhook.deliver", 1)] * 3  # requested, routed, authorized
 
 
 def test_the_embedded_worker_delivers_from_inside_the_api_process(container: Container,
