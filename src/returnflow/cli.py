@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -47,6 +48,7 @@ def _ups_ground_zone_cost(origin_zip3: str, dest_zip3: str, weight_kg: float) ->
 
 register_zone_cost_model(_ups_ground_zone_cost)
 err = Console(stderr=True)
+DEMO_POLICY_FILE = Path(__file__).resolve().parents[2] / "policies" / "demo.toml"
 
 DbUrl = Annotated[str, typer.Option("--database-url", envvar="RETURNFLOW_DATABASE_URL",
                                     help="SQLAlchemy URL; default a SQLite file under ./data")]
@@ -145,6 +147,8 @@ def demo(database_url: DbUrl = "",
     if not path.exists():
         err.print(f"[red]UCI data not found at {path}; set RETURNFLOW_SHARED_DATA or --data[/red]")
         raise typer.Exit(2)
+    # The demo's policy (policies/demo.toml) unless one is named; the server started after the demo uses it too.
+    os.environ.setdefault("RETURNFLOW_POLICY_FILE", str(DEMO_POLICY_FILE))
     container = _container(database_url)
     setup.reset_database(container.engine)
     with container.uow() as uow:
@@ -208,7 +212,6 @@ def user_add(name: str, role: Annotated[str, typer.Option(help="warehouse, agent
 @app.command()
 def serve(database_url: DbUrl = "", host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the API (OpenAPI at /docs) and pages on the database."""
-    import os
 
     import uvicorn
 
@@ -228,8 +231,6 @@ app.add_typer(outbox_app, name="outbox")
 @app.command()
 def worker(database_url: DbUrl = "", batch_size: int = 20, poll_seconds: float = 0.5) -> None:
     """Deliver outbox messages (emails, webhooks) until stopped; with RETURNFLOW_BROKER_URL, relay to Dramatiq."""
-    import os
-
     if database_url:
         os.environ["RETURNFLOW_DATABASE_URL"] = database_url
     # The worker is its own top-level entry point (the CLI and the worker do not import each other).
