@@ -21,18 +21,7 @@ from returnflow.adapters.outbox.store import OutboxStore
 from returnflow.bootstrap_production import ProductionSettings
 from returnflow.domain.policy import ReturnPolicy
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def shared_data_dir() -> Path:
-    """``RETURNFLOW_SHARED_DATA``, else the nearest ``shared/data`` folder beside the repository or one of its
-    parents (a git worktree such as ``/work/wt/x`` finds ``/work/shared/data``)."""
-    if os.environ.get("RETURNFLOW_SHARED_DATA"):
-        return Path(os.environ["RETURNFLOW_SHARED_DATA"])
-    for folder in REPO_ROOT.parents:
-        if (folder / "shared" / "data").is_dir():
-            return folder / "shared" / "data"
-    return REPO_ROOT.parent / "shared" / "data"
+from returnflow.adapters.shared_data import REPO_ROOT, shared_data_dir  # noqa: E402,F401  (re-exported)
 
 
 def default_uci_path() -> Path:

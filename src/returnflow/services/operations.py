@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from returnflow.adapters.db import tables as t
+from returnflow.adapters.db.repository import Repository, RmaFilter
 from returnflow.services.returns import UowFactory
 
 
@@ -39,22 +40,10 @@ class RmaRow:
 
 
 def _where(stmt, f: RmaSearch):  # type: ignore[no-untyped-def]
-    c, rl = t.return_authorizations.c, t.return_lines.c
-    if f.status:
-        stmt = stmt.where(c.status == f.status)
-    if f.return_center_code:
-        stmt = stmt.where(c.return_center_code == f.return_center_code)
-    if f.requested_from:
-        stmt = stmt.where(c.requested_at >= f.requested_from)
-    if f.requested_to:
-        stmt = stmt.where(c.requested_at < f.requested_to)
-    if f.reason:
-        stmt = stmt.where(c.id.in_(select(rl.rma_id).where(rl.reason == f.reason)))
-    if f.query.strip():
-        q = f.query.strip()
-        stmt = stmt.where(c.number.ilike(f"%{q}%") | c.order_number.ilike(f"%{q}%") | (c.customer_id == q)
-                          | c.id.in_(select(rl.rma_id).where(rl.sku == q.upper())))
-    return stmt
+    return Repository.filtered(stmt, RmaFilter(
+        query=f.query or None, status=f.status or None, reason=f.reason or None,
+        return_center_code=f.return_center_code or None, requested_from=f.requested_from,
+        requested_to=f.requested_to))
 
 
 def search(uow_factory: UowFactory, f: RmaSearch, *, offset: int = 0, limit: int | None = 50) -> tuple[int, list[RmaRow]]:

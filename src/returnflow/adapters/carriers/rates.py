@@ -29,13 +29,15 @@ from __future__ import annotations
 import csv
 import functools
 import math
-import os
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 from geopy.distance import great_circle
+
+from returnflow.adapters.shared_data import shared_data_dir
+from returnflow.domain.money import round_money
 
 KG_PER_POUND = Decimal("0.45359237")
 CENT = Decimal("0.01")
@@ -75,22 +77,6 @@ class DistanceRateModel:
     def price(self, *, distance_km: Decimal, weight_kg: Decimal) -> Decimal:
         """Unrounded price for a distance in km and a weight in kg."""
         return self.base + self.per_km * distance_km + self.per_kg * weight_kg
-
-
-def shared_data_dir() -> Path:
-    """The shared data folder: `RETURNFLOW_SHARED_DATA`, else `shared/data` beside the repo or an ancestor.
-
-    Raises FileNotFoundError when neither exists.
-    """
-    configured = os.environ.get("RETURNFLOW_SHARED_DATA")
-    if configured:
-        return Path(configured)
-    repository_root = Path(__file__).resolve().parents[4]
-    for folder in repository_root.parents:
-        candidate = folder / "shared" / "data"
-        if (candidate / "carrier_rates").is_dir():
-            return candidate
-    raise FileNotFoundError("set RETURNFLOW_SHARED_DATA to the folder holding carrier_rates/")
 
 
 def _rates_dir() -> Path:
@@ -245,10 +231,6 @@ def ups_ground_residential_price(*, zone: int, pounds: int) -> Decimal:
 # --- the estimate ---------------------------------------------------------------------------------------
 
 
-def _to_cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def estimate_return_shipping_cost(
     origin_postal_code: str,
     origin_country: str,
@@ -280,7 +262,7 @@ def estimate_return_shipping_cost(
         pounds = billable_pounds(weight)
         price = ups_ground_residential_price(zone=zone, pounds=pounds)
         return ShippingCostEstimate(
-            amount=_to_cents(price * scale),
+            amount=round_money(price * scale, "USD"),
             currency="USD",
             method="ups_ground_residential_2005",
             zone=zone,
@@ -291,7 +273,7 @@ def estimate_return_shipping_cost(
     model = distance_model or DistanceRateModel()
     km = Decimal(str(great_circle(origin_coordinates, dest_coordinates).km)).quantize(Decimal("0.001"))
     return ShippingCostEstimate(
-        amount=_to_cents(model.price(distance_km=km, weight_kg=weight) * scale),
+        amount=round_money(model.price(distance_km=km, weight_kg=weight) * scale, model.currency),
         currency=model.currency,
         method="distance",
         distance_km=km,

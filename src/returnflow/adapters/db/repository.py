@@ -32,6 +32,7 @@ class RmaFilter:
     customer_id: str | None = None
     order_number: str | None = None
     sku: str | None = None
+    reason: str | None = None
     return_center_code: str | None = None
     query: str | None = None
     requested_from: datetime | None = None
@@ -96,7 +97,12 @@ class Repository:
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).first()
 
-    def _filtered(self, stmt: Select[Any], f: RmaFilter) -> Select[Any]:
+    @staticmethod
+    def filtered(stmt: Select[Any], f: RmaFilter) -> Select[Any]:
+        """``stmt`` restricted to the RMAs matching ``f`` (the one place RMA search filters are written).
+
+        ``query`` matches the RMA or order number (substring), the customer id or a SKU (exact, any case).
+        """
         c = t.return_authorizations.c
         if f.status:
             stmt = stmt.where(c.status == f.status)
@@ -112,18 +118,21 @@ class Repository:
             stmt = stmt.where(c.requested_at < f.requested_to)
         if f.sku:
             stmt = stmt.where(c.id.in_(select(t.return_lines.c.rma_id).where(t.return_lines.c.sku == f.sku)))
-        if f.query:
+        if f.reason:
+            stmt = stmt.where(c.id.in_(select(t.return_lines.c.rma_id).where(t.return_lines.c.reason == f.reason)))
+        if f.query and f.query.strip():
             q = f.query.strip()
             stmt = stmt.where(c.number.ilike(f"%{q}%") | c.order_number.ilike(f"%{q}%")
                               | (c.customer_id == q)
-                              | c.id.in_(select(t.return_lines.c.rma_id).where(t.return_lines.c.sku == q)))
+                              | c.id.in_(select(t.return_lines.c.rma_id)
+                                         .where(t.return_lines.c.sku.in_({q, q.upper()}))))
         return stmt
 
     def list_rmas(self, f: RmaFilter, *, offset: int, limit: int) -> tuple[int, Sequence[ReturnAuthorization]]:
         """(total matching, one page newest first)."""
-        total = self.session.execute(self._filtered(select(func.count()).select_from(t.return_authorizations), f)
+        total = self.session.execute(self.filtered(select(func.count()).select_from(t.return_authorizations), f)
                                      ).scalar_one()
-        stmt = self._filtered(select(ReturnAuthorization), f).order_by(
+        stmt = self.filtered(select(ReturnAuthorization), f).order_by(
             t.return_authorizations.c.requested_at.desc(), t.return_authorizations.c.id.desc())
         return int(total), self.session.scalars(stmt.offset(offset).limit(limit)).all()
 
