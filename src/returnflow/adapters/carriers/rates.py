@@ -40,7 +40,6 @@ from returnflow.adapters.shared_data import shared_data_dir
 from returnflow.domain.money import round_money
 
 KG_PER_POUND = Decimal("0.45359237")
-CENT = Decimal("0.01")
 UPS_MAX_POUNDS = 150
 
 
