@@ -200,3 +200,18 @@ def test_store_credit_is_recorded_as_settled_not_refunded() -> None:
     rma.settle(actor="s", at=T0, resolution=Resolution.STORE_CREDIT, amounts={1: D("20.00"), 2: D("25.50")})
     assert rma.events[-1].name == "return.settled"
     assert rma.events[-1].data["amount"] == "45.50"
+
+
+def test_an_empty_parcel_can_be_closed_but_a_parcel_with_units_cannot() -> None:
+    empty = rma_in(S.AUTHORIZED)
+    empty.receive(actor="w", at=T0, quantities={line.id or 0: 0 for line in empty.lines},
+                  return_center_code="RC-UK-01", complete=True)
+    assert empty.status == S.RECEIVED
+    empty.close(actor="w", at=T0)
+    assert empty.status == S.CLOSED and empty.events[-1].data == {"empty_parcel": True}
+
+    full = rma_in(S.RECEIVED)
+    before = snapshot(full)
+    with pytest.raises(IllegalTransition):
+        full.close(actor="w", at=T0)
+    assert snapshot(full) == before

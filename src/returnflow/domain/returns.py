@@ -73,7 +73,8 @@ TRANSITIONS: dict[S, dict[str, frozenset[S]]] = {
         "receive": frozenset({S.RECEIVED, S.PARTIALLY_RECEIVED}),
         "inspect": frozenset({S.PARTIALLY_RECEIVED, S.INSPECTED}),
     },
-    S.RECEIVED: {"inspect": frozenset({S.RECEIVED, S.INSPECTED})},
+    # "close" from received: only an empty parcel (nothing counted), which has nothing to inspect or settle.
+    S.RECEIVED: {"inspect": frozenset({S.RECEIVED, S.INSPECTED}), "close": frozenset({S.CLOSED})},
     S.INSPECTED: {"settle": frozenset({S.SETTLED})},
     S.SETTLED: {"close": frozenset({S.CLOSED})},
     S.REJECTED: {"close": frozenset({S.CLOSED})},
@@ -434,6 +435,12 @@ class ReturnAuthorization:
                       "refund": "none"})
 
     def close(self, *, actor: str, at: datetime) -> None:
-        """Archive a settled or rejected return."""
+        """Archive a settled, rejected or expired return, or one whose parcel arrived empty.
+
+        Raises:
+            IllegalTransition: any other status, or received units still waiting for inspection.
+        """
         self._check("close", S.CLOSED)
-        self._record("return.closed", actor, at, S.CLOSED)
+        if self.status == S.RECEIVED and any(line.quantity_received for line in self.lines):
+            raise IllegalTransition(status=str(self.status), action="close", rma_number=self.number)
+        self._record("return.closed", actor, at, S.CLOSED, {"empty_parcel": True} if self.status == S.RECEIVED else {})
