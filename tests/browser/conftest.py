@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from returnflow.adapters.importers.uci import HEADER, import_uci
-from returnflow.domain.policy import ReturnPolicy
+from returnflow.services.policies import load_policy_file
 from returnflow.bootstrap import Container, Settings, default_uci_path
 from returnflow.services import centers, staff
 from returnflow.services.setup import upgrade_database
@@ -26,6 +26,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 INVOICE = "581587"  # the file's last invoice: customer 12680, France, 9 Dec 2011, 15 lines
 PASSWORDS = {role: f"{role}-browser-test-pw" for role in staff.ROLES}
+
+
+DEMO_POLICY = Path(__file__).resolve().parents[2] / "policies" / "demo.toml"
 
 
 @dataclass
@@ -71,7 +74,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                                    secret_key="browser-test-secret"),
                           # The imported order is from 2011: with the default 365-day review window it could
                           # not be returned at all; a long review window sends it to review, as the loop needs.
-                          policy=ReturnPolicy(version="browser-test", review_window_days=36500))
+                          policy=load_policy_file(DEMO_POLICY))  # 30 days, review beyond, 10 % credit bonus
     upgrade_database(container.engine)
     with container.uow() as uow:
         centers.ensure_default_centers(uow)

@@ -92,3 +92,15 @@ def snapshot(rma: ReturnAuthorization) -> dict[str, Any]:
     out["lines"] = [plain(line) for line in rma.lines]
     out["events"] = [plain(event) for event in rma.events]
     return out
+
+
+def quote_line(line: Any, *, currency: str, units: int, units_already_refunded: int) -> Any:
+    """The refund of ``units`` more units of one goods line, by the one calculator
+    (``domain.settlement.quote_line_units``) on a one-line order in ``currency`` (tax exclusive)."""
+    from returnflow.domain.orders import Order
+    from returnflow.domain.settlement import RefundItem, quote_line_units
+
+    order = Order(order_number="T", customer_id="C", customer_email="c@example.com", country="GB",
+                  currency=currency, placed_at=datetime(2011, 1, 1, tzinfo=UTC), lines=[line])
+    return quote_line_units(order, RefundItem(order_line_id=line.id, units=units,
+                                              units_before=units_already_refunded))

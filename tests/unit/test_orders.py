@@ -10,7 +10,7 @@ import pytest
 import returnflow  # noqa: F401
 from returnflow.domain.errors import QuantityExceedsReturnable
 from returnflow.domain.orders import LineKind, Order, OrderLine, check_returnable
-from returnflow.domain.refunds import quote_line
+from tests.unit.rma_builders import quote_line
 
 
 def test_paid_total_is_quantity_times_price_rounded_to_pence() -> None:

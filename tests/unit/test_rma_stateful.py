@@ -17,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from returnflow.domain.errors import IllegalTransition, InvalidInput
 from returnflow.domain.orders import OrderLine
-from returnflow.domain.refunds import quote_line
+from tests.unit.rma_builders import quote_line
 from returnflow.domain.returns import ReturnAuthorization, ReturnLine
 from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution
 from tests.unit.rma_builders import T0, snapshot

@@ -17,12 +17,11 @@ from sqlalchemy import insert, select
 from returnflow.adapters.db import tables as t
 from returnflow.domain import policy as policy_rules
 from returnflow.domain.errors import InvalidInput, NotFound
-from returnflow.domain.money import round_money
 from returnflow.domain.orders import LineKind
 from returnflow.domain.policy import ReturnPolicy, Verdict
-from returnflow.domain.refunds import quote_line
 from returnflow.domain.returns import ReturnAuthorization
 from returnflow.services import returns as svc
+from returnflow.services.policies import DraftLine, preview_draft_return
 from returnflow.services.returns import UowFactory
 
 OUTCOMES = {"refund": "Refund to the original payment", "store_credit": "Store credit",
@@ -30,8 +29,6 @@ OUTCOMES = {"refund": "Refund to the original payment", "store_credit": "Store c
 SHIPPING_METHODS = {"label": "Printable label (PDF)", "dropoff_qr": "QR code for a drop-off point",
                     "pickup": "Home pickup"}
 PICKUP_WINDOWS = ("08:00-12:00", "12:00-16:00", "16:00-20:00")
-#: Display-only placeholder until the refund preview service (issue 3) lands: store credit bonus rate.
-STORE_CREDIT_BONUS_RATE = Decimal("0.10")
 PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"RIFF": "image/webp"}
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 5
@@ -125,29 +122,25 @@ class Preview:
     store_credit_total: Decimal
 
 
-def preview(uow_factory: UowFactory, *, order_number: str, proof: str, units: dict[int, int]) -> Preview:
-    """What returning ``units`` (order line id -> units) would pay back, by ``domain.refunds.quote_line``.
+def preview(uow_factory: UowFactory, *, order_number: str, proof: str, units: dict[int, int],
+            policy: ReturnPolicy, reasons: dict[int, str] | None = None) -> Preview:
+    """What returning ``units`` (order line id -> units) would pay back if every unit comes back accepted.
+
+    The same calculator as the refund issued (``services.policies.preview_draft_return`` ->
+    ``domain.settlement.quote_refund``): discounts, tax, the policy's fees (by reason) and the cap.
+    ``store_credit_total`` adds the policy's store-credit bonus.
 
     Raises:
         NotFound: wrong order/proof. InvalidInput: an unknown line or more units than are left.
     """
-    order, returned = svc.find_order(uow_factory, order_number=order_number, proof=proof)
-    by_id = {line.id: line for line in order.lines}
-    amounts: dict[int, Decimal] = {}
-    for line_id, count in units.items():
-        if count <= 0:
-            continue
-        line = by_id.get(line_id)
-        if line is None or line.kind != LineKind.GOODS:
-            raise InvalidInput(f"order {order.order_number} has no returnable line {line_id}")
-        already = returned.get(line_id, 0)
-        if count > line.quantity - already:
-            raise InvalidInput(f"{line.sku}: only {max(line.quantity - already, 0)} unit(s) can still be returned")
-        amounts[line_id] = quote_line(line, currency=order.currency, units=count,
-                                      units_already_refunded=already).amount
-    total = sum(amounts.values(), Decimal(0))
-    credit = round_money(total * (1 + STORE_CREDIT_BONUS_RATE), order.currency)
-    return Preview(order.currency, amounts, total, credit)
+    reasons = reasons or {}
+    lines = [DraftLine(order_line_id=line_id, quantity=count, reason=reasons.get(line_id) or "not_stated")
+             for line_id, count in units.items() if count > 0]
+    if not lines:
+        return Preview(currency="", lines={}, total=Decimal(0), store_credit_total=Decimal(0))
+    draft = preview_draft_return(uow_factory, order_number=order_number, proof=proof, lines=lines, policy=policy)
+    quote = draft.quote
+    return Preview(quote.currency, dict(quote.allocations), quote.total, quote.total + draft.store_credit_bonus)
 
 
 def check_photos(photos: list[Photo]) -> list[tuple[str, bytes]]:

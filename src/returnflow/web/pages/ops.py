@@ -14,9 +14,9 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.responses import Response
 
 from returnflow.domain.errors import DomainError, NotFound
-from returnflow.domain.refunds import quote_line
 from returnflow.domain.returns import allowed_actions
 from returnflow.domain.statuses import ReturnStatus
+from returnflow.services import settlement
 from returnflow.services import access, centers, dashboard, operations, portal, staff
 from returnflow.services import returns as svc
 from returnflow.web.deps import ContainerDep
@@ -119,13 +119,10 @@ def export_csv(container: ContainerDep, user: OpsUser, q: str = "", status: str 
 def _detail(request: Request, container: ContainerDep, number: str, *, error: str = "",
             status_code: int = 200) -> Response:
     rma = svc.get_rma(container.uow, number)
-    with container.uow() as uow:
-        order = uow.repo.order(rma.order_id)
-        refunded = uow.repo.refunded_units(rma.order_id)
-    by_id = {l.id: l for l in order.lines} if order else {}
-    preview = {l.id: quote_line(by_id[l.order_line_id], currency=rma.currency, units=l.quantity_accepted,
-                                units_already_refunded=refunded.get(l.order_line_id, 0)).amount
-               for l in rma.lines if l.order_line_id in by_id}
+    # The same calculator as the refund issued (policy version of the RMA, fees, tax, cap).
+    quote = settlement.preview_refund(container.uow, rma.number, policy=container.policy).quote
+    allocations = quote.allocations if quote else {}
+    preview = {l.id: allocations.get(l.order_line_id, Decimal(0)) for l in rma.lines}
     return render(request, "ops/detail.html", status_code, rma=rma, error=error, actions=allowed_actions(rma.status),
                   prefs=portal.preferences(container.uow, rma.id or 0), photos=portal.photo_count(container.uow, rma.id or 0),
                   paid_total=sum((l.paid_amount for l in rma.lines), Decimal(0)),

@@ -78,7 +78,7 @@ def _order_page(request: Request, container: ContainerDep, session: tuple[str, s
                   subreasons=json.dumps({r.code: [[s.code, s.label] for s in reasons if s.parent_code == r.code]
                                          for r in reasons if not r.parent_code}),
                   outcomes=portal.OUTCOMES, shipping_methods=portal.SHIPPING_METHODS,
-                  pickup_windows=portal.PICKUP_WINDOWS, bonus_percent=int(portal.STORE_CREDIT_BONUS_RATE * 100),
+                  pickup_windows=portal.PICKUP_WINDOWS, bonus_percent=container.policy.store_credit_bonus_percent,
                   max_photos=portal.MAX_PHOTOS, max_photo_mb=portal.MAX_PHOTO_BYTES // (1024 * 1024))
 
 
@@ -96,12 +96,15 @@ def preview(request: Request, container: ContainerDep) -> Response:
     session = _portal_session(request)
     if session is None:
         return JSONResponse({"error": "your session has expired; find your order again"}, status_code=401)
-    units = {}
+    units, reasons = {}, {}
     for key, value in request.query_params.items():
         if key.startswith("line_") and key[5:].isdigit() and value.isdigit():
             units[int(key[5:])] = int(value)
+        elif key.startswith("reason_") and key[7:].isdigit():
+            reasons[int(key[7:])] = value[:64]
     try:
-        result = portal.preview(container.uow, order_number=session[0], proof=session[1], units=units)
+        result = portal.preview(container.uow, order_number=session[0], proof=session[1], units=units,
+                                policy=container.policy, reasons=reasons)
     except DomainError as exc:
         return JSONResponse({"error": exc.detail}, status_code=422)
     return JSONResponse({"currency": result.currency, "total": str(result.total),

@@ -27,7 +27,11 @@
     function preview() {
       var params = new URLSearchParams(), any = false;
       form.querySelectorAll("select.qty").forEach(function (s) {
-        if (s.value !== "0") { params.append("line_" + s.dataset.line, s.value); any = true; }
+        if (s.value !== "0") {
+          params.append("line_" + s.dataset.line, s.value); any = true;
+          var reason = document.getElementById("reason_" + s.dataset.line);
+          if (reason && reason.value) params.append("reason_" + s.dataset.line, reason.value);
+        }
       });
       if (!any) { text.textContent = "Choose the units to return to see what you will get back."; return; }
       fetch("/returns/order/preview?" + params.toString(), {credentials: "same-origin"})
@@ -45,7 +49,7 @@
           if (outcome === "exchange") text.append(" · an exchange costs nothing extra");
         });
     }
-    form.querySelectorAll("select.qty").forEach(function (s) { s.addEventListener("change", preview); });
+    form.querySelectorAll("select.qty, select.reason").forEach(function (s) { s.addEventListener("change", preview); });
     form.querySelectorAll("input[name=outcome]").forEach(function (s) { s.addEventListener("change", preview); });
     preview();
   }
