@@ -19,6 +19,7 @@ from returnflow import cli_logistics
 from returnflow.adapters.importers.uci import import_uci
 from returnflow.planning.cli import plan_app, register_zone_cost_model
 from returnflow.bootstrap import Container, Settings, default_uci_path
+from returnflow.services.policies import load_policy_file
 from returnflow.services import access, analytics, centers, replay, setup, staff
 
 app = typer.Typer(help="Returnflow: returns management (reverse logistics) for e-commerce.", no_args_is_help=True)
@@ -148,8 +149,8 @@ def demo(database_url: DbUrl = "",
         err.print(f"[red]UCI data not found at {path}; set RETURNFLOW_SHARED_DATA or --data[/red]")
         raise typer.Exit(2)
     # The demo's policy (policies/demo.toml) unless one is named; the server started after the demo uses it too.
-    os.environ.setdefault("RETURNFLOW_POLICY_FILE", str(DEMO_POLICY_FILE))
-    container = _container(database_url)
+    policy_file = Path(os.environ.get("RETURNFLOW_POLICY_FILE") or DEMO_POLICY_FILE)
+    container = Container(Settings(database_url=database_url), policy=load_policy_file(policy_file))
     setup.reset_database(container.engine)
     with container.uow() as uow:
         centers.ensure_default_centers(uow)
@@ -190,6 +191,7 @@ def demo(database_url: DbUrl = "",
         err.print("demo staff sign-in at /staff/login (user: password): "
                   + ", ".join(f"{u}: {p}" for u, p in demo_users.items()))
     if serve_after:
+        os.environ["RETURNFLOW_POLICY_FILE"] = str(policy_file)
         serve(database_url=container.settings.database_url, host=host, port=port)
 
 

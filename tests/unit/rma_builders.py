@@ -97,10 +97,12 @@ def snapshot(rma: ReturnAuthorization) -> dict[str, Any]:
 def quote_line(line: Any, *, currency: str, units: int, units_already_refunded: int) -> Any:
     """The refund of ``units`` more units of one goods line, by the one calculator
     (``domain.settlement.quote_line_units``) on a one-line order in ``currency`` (tax exclusive)."""
-    from returnflow.domain.orders import Order
+    from types import SimpleNamespace
+
     from returnflow.domain.settlement import RefundItem, quote_line_units
 
-    order = Order(order_number="T", customer_id="C", customer_email="c@example.com", country="GB",
-                  currency=currency, placed_at=datetime(2011, 1, 1, tzinfo=UTC), lines=[line])
+    # A plain stand-in for the order: the line may be a module-level object made before the ORM mapped
+    # OrderLine, which a mapped Order would refuse to hold.
+    order = SimpleNamespace(order_number="T", currency=currency, prices_include_tax=False, lines=[line])
     return quote_line_units(order, RefundItem(order_line_id=line.id, units=units,
                                               units_before=units_already_refunded))
