@@ -134,7 +134,7 @@ def request_exchange(uow_factory: UowFactory, number: str, *, return_line_id: in
                       created_at=at)
         exchange_id = int(uow.session.execute(insert(t.exchanges).values(**values)).inserted_primary_key[0])
         uow.repo.add_outbox([("exchange.requested", {
-            "type": "exchange.requested", "rma_number": rma.number, "order_number": order.order_number,
+            "type": "exchange.requested", "occurred_at": at.isoformat(), "rma_number": rma.number, "order_number": order.order_number,
             "new_sku": new_sku, "quantity": units, "price_difference": str(new_value - returned),
             "currency": order.currency, "instant": instant, "hold_amount": str(values["hold_amount"])})], at=at)
         uow.commit()
@@ -154,7 +154,7 @@ def charge_overdue_holds(uow_factory: UowFactory, *, at: datetime | None = None)
             .where(rl.quantity_received == 0).with_for_update(of=t.exchanges)).all()
         for exchange_id, _, _, _ in due:
             uow.session.execute(update(t.exchanges).where(x.id == exchange_id).values(status="charged"))
-        uow.repo.add_outbox([("exchange.hold_charged", {"type": "exchange.hold_charged", "rma_number": number,
+        uow.repo.add_outbox([("exchange.hold_charged", {"type": "exchange.hold_charged", "occurred_at": at.isoformat(), "rma_number": number,
                                                         "amount": str(amount), "currency": currency})
                              for _, number, amount, currency in due], at=at)
         uow.commit()

@@ -263,7 +263,7 @@ def _write(uow: UnitOfWork, rma: ReturnAuthorization, order: Order, result: Refu
                                reference=f"RMA {rma.number}")
     uow.session.flush()
     messages = [("rma.event", event_payload(rma, e)) for e in rma.events[before:]]
-    messages.append(("refund.issued", {"type": "refund.issued", "rma_number": rma.number,
+    messages.append(("refund.issued", {"type": "refund.issued", "occurred_at": at.isoformat(), "rma_number": rma.number,
                                        "order_number": order.order_number, "amount": str(result.total),
                                        "currency": order.currency, "idempotency_key": key, **breakdown}))
     uow.repo.add_outbox(messages, at=at)

@@ -18,7 +18,8 @@ from returnflow.domain.errors import InvalidInput, NotFound
 EVENT_TYPES = ("return.requested", "return.review_requested", "return.authorized", "return.rejected",
                "return.cancelled", "return.label_issued", "return.in_transit", "return.delivered",
                "return.carrier_exception", "return.lost_in_transit", "return.expired", "return.received",
-               "return.inspected", "return.refunded", "return.settled", "return.closed")
+               "return.inspected", "return.refunded", "return.settled", "return.closed", "return.routed",
+               "return.pre_transit", "refund.issued", "exchange.requested", "exchange.hold_charged")
 
 
 @dataclass(frozen=True)

@@ -144,3 +144,26 @@ def test_the_embedded_worker_delivers_from_inside_the_api_process(container: Con
         while not receiver.received and time.monotonic() < deadline:
             time.sleep(0.05)
     assert [json.loads(body)["type"] for _, body in receiver.received] == ["return.authorized"]
+
+
+def test_a_refund_reaches_the_merchant_as_a_refund_issued_webhook_and_nothing_is_parked_dead(
+        container: Container, receiver: WebhookReceiver) -> None:
+    subscribe(container, receiver.url, ["refund.issued"])
+    number = request_return(container)
+    rma = svc.issue_label(container.uow, number, actor="staff:t")
+    rma = svc.receive(container.uow, number, quantities={rma.lines[0].id or 0: 1}, return_center_code="RC-UK-01",
+                      actor="staff:t")
+    svc.inspect_line(container.uow, number, line_id=rma.lines[0].id or 0, grade="A", actor="staff:t")
+    svc.refund(container.uow, number, actor="staff:t")
+    worker = production(container)
+    for _ in range(5):  # the fan-out writes webhook rows that a later pass delivers
+        run(worker, once=True)
+        if all(status == "delivered" for _, status, _ in outbox_rows(container)):
+            break
+    worker.dispose()
+
+    assert {status for _, status, _ in outbox_rows(container)} == {"delivered"}
+    events = [json.loads(body) for _, body in receiver.received]
+    # add_order's SKU-A costs 10.00 a unit; one unit came back graded A: 10.00 refunded
+    assert [(e["type"], e["data"]["rma_number"], e["data"]["amount"]) for e in events] == [
+        ("refund.issued", number, "10.00")]

@@ -31,6 +31,9 @@ class TerminalError(Exception):
 
 Handler = Callable[[OutboxMessage], None]
 
+#: Outbox topics that are themselves merchant events (their payload carries ``type``).
+MERCHANT_EVENT_TOPICS = ("refund.issued", "exchange.requested", "exchange.hold_charged")
+
 
 def event_id(message_id: int) -> str:
     """The public unique id of the event carried by outbox row ``message_id`` (``webhook-id``)."""
@@ -46,8 +49,13 @@ class Dispatcher:
         self.http = httpx.Client(timeout=http_timeout_seconds, follow_redirects=False)
         self.handlers: dict[str, Handler] = {
             "rma.event": self.fan_out, "webhook.deliver": self.deliver_webhook, "email.send": self.send_email}
+        # Money movements for the merchant's payment system: with no payment-provider adapter configured they
+        # leave as signed webhooks (event types refund.issued, exchange.requested, exchange.hold_charged) to
+        # the merchant's subscriptions, like the RMA events.
+        for topic in MERCHANT_EVENT_TOPICS:
+            self.handlers[topic] = self.fan_out
         #: topics whose handler acknowledges the message itself (in its own transaction)
-        self.self_acking = {"rma.event"}
+        self.self_acking = {"rma.event", *MERCHANT_EVENT_TOPICS}
 
     def close(self) -> None:
         self.http.close()
