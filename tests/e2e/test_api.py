@@ -275,3 +275,40 @@ def test_weird_staff_requests_never_give_a_500_and_change_nothing(container: Con
     if response.status_code >= 400:
         assert response.headers["content-type"].startswith(PROBLEM)
         assert row_counts(container.engine) == before
+
+
+def test_a_public_request_must_prove_the_order_with_its_email_not_the_guessable_customer_id(
+        container: Container) -> None:
+    add_order(container)
+    with TestClient(create_app(container)) as client:
+        before = row_counts(container.engine)
+        got = client.post("/api/v1/returns", json={"order_number": "100001", "customer_id": "C1", "lines": [
+            {"sku": "SKU-A", "quantity": 1, "reason": "too small"}]})
+        assert got.status_code == 422 and "email" in got.json()["detail"]
+        assert row_counts(container.engine) == before
+
+
+def test_repeated_failed_proofs_from_one_client_are_stopped_with_429(container: Container) -> None:
+    add_order(container)
+    body = {"order_number": "100001", "email": "guess@example.com",
+            "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "too small"}]}
+    with TestClient(create_app(container)) as client:
+        answers = [client.post("/api/v1/returns", json=body).status_code for _ in range(11)]
+        # ten wrong emails answer 404; the eleventh attempt is refused before it is checked
+        assert answers == [404] * 10 + [429]
+        right = {**body, "email": "ann@example.com"}
+        assert client.post("/api/v1/returns", json=right).status_code == 429  # even the right pair, for now
+
+
+def test_a_line_named_by_id_and_another_sku_is_refused(container: Container) -> None:
+    order = add_order(container)
+    with TestClient(create_app(container)) as client:
+        got = client.post("/api/v1/returns", json={"order_number": "100001", "email": "ann@example.com", "lines": [
+            {"order_line_id": order.lines[0].id, "sku": "SKU-B", "quantity": 1, "reason": "too small"}]})
+        assert got.status_code == 422 and "SKU-A, not SKU-B" in got.json()["detail"]
+
+
+def test_an_unknown_status_filter_is_refused(container: Container, staff_key: str) -> None:
+    with TestClient(create_app(container)) as client:
+        got = client.get("/api/v1/returns?status=bogus", headers={"X-API-Key": staff_key})
+        assert got.status_code == 422 and "bogus" in got.json()["detail"]

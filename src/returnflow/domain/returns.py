@@ -287,8 +287,12 @@ class ReturnAuthorization:
 
         Raises:
             IllegalTransition: no label yet (or cancelled / rejected): there is no parcel to scan.
+            InvalidInput: the scan is dated before the return was requested.
         """
         scan = CarrierScan(scan)
+        if at < self.requested_at:
+            raise InvalidInput(f"scan time {at.isoformat()} is before the return was requested "
+                               f"({self.requested_at.isoformat()})")
         if S(self.status) in _PAST_TRANSIT or self._scan_adds_nothing(scan, at):
             return False
         moving = scan in (CarrierScan.IN_TRANSIT, CarrierScan.OUT_FOR_DELIVERY, CarrierScan.DELIVERED,

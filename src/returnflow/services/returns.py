@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -107,6 +107,8 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
                 raise InvalidInput(f"quantity must be at least 1, got {requested.quantity}")
             if requested.order_line_id is not None:
                 line = by_id.get(requested.order_line_id)
+                if line is not None and requested.sku and requested.sku != line.sku:
+                    raise InvalidInput(f"order line {requested.order_line_id} is {line.sku}, not {requested.sku}")
             else:
                 matches = [l for l in order.lines if l.sku == requested.sku and l.kind == LineKind.GOODS]
                 line = matches[0] if len(matches) == 1 else None
@@ -225,8 +227,23 @@ def record_scan(uow_factory: UowFactory, number: str, *, scan: str, actor: str, 
         scan_value = CarrierScan(scan)
     except ValueError:
         raise InvalidInput(f"unknown carrier scan {scan!r}; use one of {[s.value for s in CarrierScan]}") from None
-    return _act(uow_factory, number, lambda uow, rma: rma.record_scan(actor=actor, at=at or _now(),
-                                                                      scan=scan_value, location=location))
+    at = check_scan_time(at)
+    return _act(uow_factory, number, lambda uow, rma: rma.record_scan(actor=actor, at=at, scan=scan_value,
+                                                                      location=location))
+
+
+#: A carrier clock may run a little ahead of ours; a scan further in the future is a mistake.
+SCAN_CLOCK_SKEW = timedelta(hours=1)
+
+
+def check_scan_time(at: datetime | None) -> datetime:
+    """``at`` (default now, UTC) if it is not in the future. Raises ``InvalidInput`` naming the time."""
+    now = _now()
+    if at is None:
+        return now
+    if at > now + SCAN_CLOCK_SKEW:
+        raise InvalidInput(f"scan time {at.isoformat()} is in the future")
+    return at
 
 
 def receive_parcel(uow: UnitOfWork, rma: ReturnAuthorization, *, quantities: dict[int, int],

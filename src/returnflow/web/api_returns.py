@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import AwareDatetime
 
 from returnflow.adapters.db.repository import RmaFilter
-from returnflow.domain.errors import NotFound
+from returnflow.domain.errors import InvalidInput, NotFound
+from returnflow.domain.statuses import ReturnStatus
 from returnflow.adapters.carriers.base import CarrierUnavailable
 from returnflow.services import logistics, returns as svc
 from returnflow.services.access import ApiPrincipal
@@ -36,7 +37,13 @@ def get_order(order_number: str, container: ContainerDep, email: Annotated[str, 
 
 @router.post("/returns", status_code=201)
 def create_return(body: s.ReturnRequestIn, container: ContainerDep, principal: OptionalPrincipal) -> dict[str, Any]:
-    """Request a return: the policy authorizes it, sends it to review, or refuses it (422 with reasons)."""
+    """Request a return: the policy authorizes it, sends it to review, or refuses it (422 with reasons).
+
+    A customer proves the order with its email; the customer id is accepted as proof only from staff (it is a
+    short sequential number, easy to guess).
+    """
+    if principal is None and not body.email:
+        raise InvalidInput("give the order's email to prove it is your order")
     actor = f"staff:{principal.name}" if principal else f"customer:{body.customer_id or body.email}"
     rma = svc.request_return(
         container.uow, order_number=body.order_number, proof=body.email or body.customer_id or "",
@@ -53,7 +60,9 @@ def list_returns(container: ContainerDep, _: Reader, status: str | None = None, 
                  requested_from: AwareDatetime | None = None, requested_to: AwareDatetime | None = None,
                  page: Annotated[int, Query(ge=1, le=100000)] = 1,
                  page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
-    """Staff: RMAs newest first, filtered, paginated."""
+    """Staff: RMAs newest first, filtered, paginated. An unknown status is refused (422)."""
+    if status is not None and status not in {str(v) for v in ReturnStatus}:
+        raise InvalidInput(f"unknown status {status!r}; use one of {', '.join(str(v) for v in ReturnStatus)}")
     f = RmaFilter(status=status, customer_id=customer_id, order_number=order_number, sku=sku,
                   return_center_code=return_center, query=q, requested_from=requested_from,
                   requested_to=requested_to)

@@ -43,6 +43,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     # the last added runs first: request context, then the rate limit (a 429 is never stored), then idempotency
     app.add_middleware(middleware.IdempotencyMiddleware)
     app.add_middleware(middleware.OrderLookupRateLimit, per_minute=per_minute)
+    app.add_middleware(middleware.ProofFailureRateLimit)
     app.add_middleware(middleware.RequestContextMiddleware)
 
     return app

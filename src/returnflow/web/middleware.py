@@ -237,3 +237,45 @@ class OrderLookupRateLimit:
             return
         window.append(now)
         await self.app(scope, receive, send)
+
+
+class ProofFailureRateLimit:
+    """Stops guessing of customer proofs on the public return endpoints.
+
+    A public request (no staff key) to ``POST /api/v1/returns`` or ``GET /api/v1/returns/{number}`` that
+    answers 404 (unknown order, or an email that does not match) counts as a failed proof. After
+    ``max_failures`` failures from one client address in ``window_seconds``, further public requests to
+    these endpoints get 429 with ``Retry-After`` until the window has moved on. Successful requests are not
+    counted, so a busy shop is not slowed down. Per API process (rate-limit at the proxy as well).
+    """
+
+    def __init__(self, app: ASGIApp, *, max_failures: int = 10, window_seconds: float = 900.0) -> None:
+        self.app, self.max_failures, self.window = app, max_failures, window_seconds
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        guarded = scope["type"] == "http" and (
+            (scope.get("method") == "POST" and path.rstrip("/") == "/api/v1/returns")
+            or (scope.get("method") == "GET" and path.startswith("/api/v1/returns/")))
+        if not guarded or _header(scope, b"x-api-key") or _header(scope, b"authorization"):
+            await self.app(scope, receive, send)
+            return
+        client = (scope.get("client") or ("unknown", 0))[0]
+        now = time.monotonic()
+        window = self.failures[client]
+        while window and window[0] <= now - self.window:
+            window.popleft()
+        if len(window) >= self.max_failures:
+            retry = max(1, int(self.window - (now - window[0])) + 1)
+            await _respond(send, *_problem(429, "Too many requests",
+                                           "too many failed attempts to prove an order; try again later"),
+                           [(b"retry-after", str(retry).encode())])
+            return
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 404:
+                window.append(time.monotonic())
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
