@@ -273,7 +273,8 @@ def _import_uci(engine: Engine, path: Path, *, rejects_path: Path, progress: Any
         if not -QUANTITY_MAX <= quantity <= QUANTITY_MAX:
             reject(number, QUANTITY_TOO_LARGE, row)
             continue
-        if abs(quantity * price) > LINE_TOTAL_MAX:  # type: ignore[operator]
+        # |price| <= PRICE_MAX, so only quantities beyond 1,000 can pass LINE_TOTAL_MAX (skip the multiplication)
+        if not -1000 <= quantity <= 1000 and abs(quantity * price) > LINE_TOTAL_MAX:  # type: ignore[operator]
             reject(number, LINE_TOTAL_TOO_LARGE, row)
             continue
         if placed.__class__ is str:
