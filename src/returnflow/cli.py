@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from time import perf_counter
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 from returnflow import cli_logistics
-from returnflow.adapters.importers.uci import import_uci
+from returnflow.adapters.importers.uci import import_uci, rejects_path_for
 from returnflow.planning.cli import plan_app, register_zone_cost_model
 from returnflow.bootstrap import Container, Settings, default_uci_path
 from returnflow.services.policies import load_policy_file
@@ -59,13 +65,56 @@ def _container(database_url: str) -> Container:
     return Container(Settings(database_url=database_url))
 
 
+def _fail(message: str, json_output: bool = False) -> NoReturn:
+    """Print one error line (with --json: ``{"error": ...}`` on stdout) and exit 2."""
+    if json_output:
+        typer.echo(json.dumps({"error": message}))
+    else:
+        err.print(f"[red]{escape(message)}[/red]", soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _shown_url(url: str) -> str:
+    """The URL with its password hidden (also when SQLAlchemy cannot parse it)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001  (unparseable: hide whatever sits between ':' and '@')
+        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _first_line(exc: BaseException) -> str:
+    inner = getattr(exc, "orig", None) or exc
+    return (str(inner).strip().splitlines() or [type(inner).__name__])[0].strip()
+
+
+@contextmanager
+def _database_errors(url: str, json_output: bool = False) -> Iterator[None]:
+    """Turn a database that cannot be reached or a URL that cannot be used into one error line (exit 2)."""
+    try:
+        yield
+    except (ArgumentError, OperationalError, InterfaceError) as exc:
+        _fail(f"cannot use the database at {_shown_url(url)}: {_first_line(exc)}", json_output)
+
+
+def _connected(database_url: str, json_output: bool = False) -> Container:
+    """A container whose database URL parses, whose driver is installed and whose database answers."""
+    container = _container(database_url)
+    url = container.settings.database_url
+    with _database_errors(url, json_output):
+        try:
+            container.engine.connect().close()
+        except (ValueError, ImportError, OSError) as exc:  # bad port, missing driver, SQLite folder not creatable
+            _fail(f"cannot use the database at {_shown_url(url)}: {_first_line(exc)}", json_output)
+    return container
+
+
 def _progress(label: str, total: int | None, quiet: bool) -> Progress:
     return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                     disable=quiet, transient=False)
 
 
 def _import(container: Container, path: Path, quiet: bool) -> dict[str, object]:
-    rejects = container.settings.data_dir / "import_rejects.csv"
+    rejects = rejects_path_for(container.settings.data_dir, path)
     with _progress("import rows", None, quiet) as bar:
         task = bar.add_task("import", total=541909 if "online_retail" in path.name else None)
         report = import_uci(container.engine, path, rejects_path=rejects,
@@ -77,8 +126,9 @@ def _import(container: Container, path: Path, quiet: bool) -> dict[str, object]:
 @db_app.command("upgrade")
 def db_upgrade(database_url: DbUrl = "") -> None:
     """Apply the Alembic migrations to the database."""
-    container = _container(database_url)
-    setup.upgrade_database(container.engine)
+    container = _connected(database_url)
+    with _database_errors(container.settings.database_url):
+        setup.upgrade_database(container.engine)
     err.print(f"database at {container.engine.url.render_as_string(hide_password=True)} is up to date")
 
 
@@ -86,16 +136,15 @@ def db_upgrade(database_url: DbUrl = "") -> None:
 def import_orders(path: Annotated[Path, typer.Argument(help="UCI Online Retail CSV or CSV.gz")],
                   database_url: DbUrl = "", json_output: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Import sales invoices as orders and credit notes as return requests; every row accounted for."""
-    if not path.exists():
-        err.print(f"[red]no such file: {path}[/red]")
-        raise typer.Exit(2)
-    container = _container(database_url)
-    setup.upgrade_database(container.engine)
+    if not path.is_file():
+        _fail(f"no such file: {path}", json_output)
+    container = _connected(database_url, json_output)
     try:
-        report = _import(container, path, quiet=json_output)
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        with _database_errors(container.settings.database_url, json_output):
+            setup.upgrade_database(container.engine)
+            report = _import(container, path, quiet=json_output)
+    except (ValueError, OSError) as exc:  # wrong header, not UTF-8, not gzip, unreadable
+        _fail(str(exc), json_output)
     if json_output:
         typer.echo(json.dumps(report, default=str))
         return
@@ -145,18 +194,22 @@ def demo(database_url: DbUrl = "",
          seed: int = 42, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Fresh database, import the real UCI file, replay every matched credit note, print a summary."""
     path = data or default_uci_path()
-    if not path.exists():
-        err.print(f"[red]UCI data not found at {path}; set RETURNFLOW_SHARED_DATA or --data[/red]")
-        raise typer.Exit(2)
+    if not path.is_file():
+        _fail(f"UCI data not found at {path}; set RETURNFLOW_SHARED_DATA or --data", json_output)
     # The demo's policy (policies/demo.toml) unless one is named; the server started after the demo uses it too.
     policy_file = Path(os.environ.get("RETURNFLOW_POLICY_FILE") or DEMO_POLICY_FILE)
-    container = Container(Settings(database_url=database_url), policy=load_policy_file(policy_file))
-    setup.reset_database(container.engine)
-    with container.uow() as uow:
-        centers.ensure_default_centers(uow)
-        uow.commit()
-    started = perf_counter()
-    report = _import(container, path, quiet=json_output)
+    container = _connected(database_url, json_output)
+    container.policy = load_policy_file(policy_file)
+    try:
+        with _database_errors(container.settings.database_url, json_output):
+            setup.reset_database(container.engine)
+            with container.uow() as uow:
+                centers.ensure_default_centers(uow)
+                uow.commit()
+            started = perf_counter()
+            report = _import(container, path, quiet=json_output)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc), json_output)
     import_seconds = perf_counter() - started
     started = perf_counter()
     with _progress("replay returns", None, json_output) as bar:
@@ -219,6 +272,7 @@ def serve(database_url: DbUrl = "", host: str = "127.0.0.1", port: int = 8000, w
 
     if database_url:
         os.environ["RETURNFLOW_DATABASE_URL"] = database_url
+    _connected(database_url).dispose()  # a bad URL: one error line here, not a traceback from the server
     if Settings().database_url.startswith("sqlite"):  # embedded default: deliver in-process, nothing else to run
         os.environ.setdefault("RETURNFLOW_EMBEDDED_WORKER", "1")
     err.print(f"serving on http://{host}:{port}  (API docs at http://{host}:{port}/docs)")

@@ -46,7 +46,9 @@ def test_the_demo_imports_replays_and_summarises_a_slice_as_json(slice_file: Pat
     assert summary["returns_refunded"] in (0, 1)
     assert summary["refund_total"] in ("0.00", "21.25", "25.50")
     assert (tmp_path / "data" / "demo_credentials.json").exists()
-    assert (tmp_path / "data" / "import_rejects.csv").read_text(encoding="utf-8").count("\n") == 1 + 558
+    rejects = tmp_path / "data" / "import_rejects" / "first_2000.csv"
+    assert summary["rejects_path"] == str(rejects)
+    assert rejects.read_text(encoding="utf-8").count("\n") == 1 + 558
 
 
 def test_the_demo_refuses_a_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
