@@ -6,12 +6,13 @@ fixed order, order before RMA, so two requests can never both pass a check and b
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, insert, literal, select, union_all
+from sqlalchemy import Select, String, bindparam, cast, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from returnflow.adapters.db import tables as t
@@ -92,21 +93,12 @@ class Repository:
           (as ``MoneyRepository.recent_returns``);
         - return center code -> RMAs requested since ``day_start`` (routing's ``used_today``).
         """
-        ra, rl = t.return_authorizations.c, t.return_lines.c
-        returned = (select(literal("line").label("kind"), cast(rl.order_line_id, String).label("key"),
-                           func.sum(rl.quantity).label("n"))
-                    .join(t.return_authorizations, ra.id == rl.rma_id)
-                    .where(ra.order_id == order_id).where(ra.status.not_in(VOID_STATUSES))
-                    .group_by(rl.order_line_id))
-        recent = (select(literal("recent"), literal(""), func.count()).select_from(t.return_authorizations)
-                  .where(ra.customer_id == customer_id).where(ra.requested_at >= recent_since)
-                  .where(ra.status.not_in(("rejected", "cancelled"))))
-        used = (select(literal("center"), ra.return_center_code, func.count())
-                .where(ra.requested_at >= day_start).group_by(ra.return_center_code))
         lines: dict[int, int] = {}
         centers: dict[str | None, int] = {}
         recent_count = 0
-        for kind, key, n in self.session.execute(union_all(returned, recent, used)):
+        params = {"order_id": order_id, "customer_id": customer_id, "recent_since": recent_since,
+                  "day_start": day_start}
+        for kind, key, n in self.session.execute(_return_request_counts_stmt(), params):
             if kind == "line":
                 lines[int(key)] = int(n)
             elif kind == "center":
@@ -197,6 +189,25 @@ class Repository:
                  "next_attempt_at": at} for topic, payload in messages]
         if rows:
             self.session.execute(insert(t.outbox), rows)
+
+
+@functools.cache
+def _return_request_counts_stmt() -> Any:
+    """The statement of ``Repository.return_request_counts``, built once (bound parameters)."""
+    ra, rl = t.return_authorizations.c, t.return_lines.c
+    returned = (select(literal("line").label("kind"), cast(rl.order_line_id, String).label("key"),
+                       func.sum(rl.quantity).label("n"))
+                .join(t.return_authorizations, ra.id == rl.rma_id)
+                .where(ra.order_id == bindparam("order_id")).where(ra.status.not_in(VOID_STATUSES))
+                .group_by(rl.order_line_id))
+    recent = (select(literal("recent"), literal(""), func.count()).select_from(t.return_authorizations)
+              .where(ra.customer_id == bindparam("customer_id"))
+              .where(ra.requested_at >= bindparam("recent_since", type_=ra.requested_at.type))
+              .where(ra.status.not_in(("rejected", "cancelled"))))
+    used = (select(literal("center"), ra.return_center_code, func.count())
+            .where(ra.requested_at >= bindparam("day_start", type_=ra.requested_at.type))
+            .group_by(ra.return_center_code))
+    return union_all(returned, recent, used)
 
 
 def event_payload(rma: ReturnAuthorization, event: ReturnEvent) -> dict[str, Any]:
