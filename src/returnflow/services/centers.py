@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 
 from returnflow.adapters.db import tables as t
 from returnflow.adapters.db.unit_of_work import UnitOfWork
+from returnflow.services.routing import forget_centers
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ def ensure_default_centers(uow: UnitOfWork) -> None:
              "handling_cost": c.handling_cost} for c in DEFAULT_CENTERS if c.code not in have]
     if rows:
         uow.session.execute(insert(t.return_centers), rows)
+        forget_centers()
 
 
 def list_centers(uow: UnitOfWork) -> list[dict[str, object]]:

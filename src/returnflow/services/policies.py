@@ -110,8 +110,11 @@ class DraftPreview:
     store_credit_bonus: Decimal
 
 
-def customer_facts(repo: MoneyRepository, policy: ReturnPolicy, customer_id: str, at: datetime) -> CustomerFacts:
-    return CustomerFacts(tier=repo.customer_tier(customer_id),
+def customer_facts(repo: MoneyRepository, policy: ReturnPolicy, customer_id: str, at: datetime, *,
+                   tier: str | None = None) -> CustomerFacts:
+    """The customer's tier (``tier`` if the caller already read it, else from the database) and their
+    recent returns within the policy's repeat window."""
+    return CustomerFacts(tier=tier or repo.customer_tier(customer_id),
                          recent_returns=repo.recent_returns(customer_id, at - timedelta(days=policy.review_repeat_days)))
 
 

@@ -24,13 +24,12 @@ from returnflow.domain.errors import IllegalTransition, InvalidInput, NotEligibl
 from returnflow.domain.money import share_of_units
 from returnflow.domain.orders import LineKind, Order, check_returnable
 from returnflow.domain.policy import LineRequest, ReturnPolicy, Verdict
-from returnflow.domain.policy_terms import RequestedUnits
+from returnflow.domain.policy_terms import CustomerFacts, RequestedUnits
 from returnflow.domain.settlement import RefundItem, quote_line_units
 from returnflow.domain.returns import ReturnAuthorization, ReturnLine
 from returnflow.domain.routing import NoReturnCenterAvailable
 from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution, ReturnStatus
-from returnflow.services.routing import route_for_customer
-from returnflow.services.policies import customer_facts
+from returnflow.services.routing import day_start, route_for_customer
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -95,11 +94,16 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
     """
     at = at or _now()
     with uow_factory() as uow:
-        order = uow.repo.order_by_number(order_number.strip(), for_update=True)
+        # One round trip: the order (locked), its lines, and the customer's stored email and tier.
+        order, customer_email, tier = uow.repo.order_with_customer(order_number.strip(), for_update=True)
         if order is None:
             raise NotFound("no order matches that order number and email")
-        _verify_customer(order, proof, uow.repo.customer_email(order.customer_id))
-        returned = uow.repo.returned_quantities(order.id or 0)
+        _verify_customer(order, proof, customer_email)
+        # One more round trip counts what the request needs: units already on returns, the customer's recent
+        # returns (policy) and today's RMAs per return center (routing capacity).
+        returned, recent_returns, used_today = uow.repo.return_request_counts(
+            order_id=order.id or 0, customer_id=order.customer_id,
+            recent_since=at - timedelta(days=policy.review_repeat_days), day_start=day_start(at))
         by_id = {line.id: line for line in order.lines}
         rma_lines, asked = [], []
         for requested in lines:
@@ -131,8 +135,9 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
             rma_lines.append(ReturnLine(order_line_id=line.id or 0, sku=line.sku, description=line.description,
                                         quantity=requested.quantity, reason=requested.reason.strip(),
                                         reason_detail=requested.reason_detail, paid_amount=paid))
-        decision = policy_terms.decide(policy, order=order, items=asked, at=at, customer=customer_facts(
-            MoneyRepository(uow.session), policy, order.customer_id, at))
+        money = MoneyRepository(uow.session)
+        decision = policy_terms.decide(policy, order=order, items=asked, at=at, customer=CustomerFacts(
+            tier=tier or "standard", recent_returns=recent_returns))
         verdict = decision.eligibility
         if verdict.verdict == Verdict.NOT_ELIGIBLE:
             raise NotEligible("; ".join(verdict.reasons), verdict.reasons)
@@ -141,10 +146,10 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
                                           currency=order.currency, lines=rma_lines, actor=actor, at=at,
                                           channel=channel)
         rma.policy_version = policy.version
-        MoneyRepository(uow.session).remember_policy(version=policy.version, source=policy.source, at=at)
+        money.remember_policy(version=policy.version, source=policy.source, at=at)
         rma.decision = decision.summary()
         try:
-            route = route_for_customer(uow, country=order.country, at=at)
+            route = route_for_customer(uow, country=order.country, at=at, used_today=used_today)
             rma.route_to(actor="system:routing", at=at, return_center_code=route.center_code, reason=route.reason)
         except NoReturnCenterAvailable as exc:
             rma.decision += f"; not routed: {exc}"

@@ -9,8 +9,13 @@ itself is the pure :func:`returnflow.domain.routing.route_return`.
 
 from __future__ import annotations
 
+import functools
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from geopy.distance import great_circle
 from sqlalchemy import func, select
@@ -29,29 +34,79 @@ def transport_cost(distance_km: float) -> Decimal:
     return BASE_COST + COST_PER_KM * Decimal(str(round(distance_km, 1)))
 
 
+#: Seconds a process keeps the return centers table (and the distances from each origin) in memory.
+#: Centers change only through ``services.centers`` (which clears the cache of this process) or by hand.
+CENTERS_TTL_SECONDS = 60.0
+
+
+@dataclass
+class _CenterCache:
+    expires: float
+    rows: list[dict[str, Any]]
+    costs: dict[tuple[float, float] | None, dict[str, Decimal]] = field(default_factory=dict)
+
+
+_centers: WeakKeyDictionary[Any, _CenterCache] = WeakKeyDictionary()
+
+
+def forget_centers() -> None:
+    """Drop this process's cached return centers (after a change to the ``return_centers`` table)."""
+    _centers.clear()
+
+
+def _center_cache(uow: UnitOfWork) -> _CenterCache:
+    """The return centers of the unit of work's database, read at most every ``CENTERS_TTL_SECONDS``."""
+    bind = uow.session.get_bind()
+    now = time.monotonic()
+    cached = _centers.get(bind)
+    if cached is None or cached.expires <= now:
+        rows = [dict(row) for row in uow.session.execute(select(t.return_centers)).mappings()]
+        cached = _CenterCache(expires=now + CENTERS_TTL_SECONDS if rows else now, rows=rows)
+        _centers[bind] = cached
+    return cached
+
+
+def day_start(at: datetime) -> datetime:
+    """Midnight (UTC) of ``at``'s day: RMAs requested since then use a center's capacity of the day."""
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def route_for_customer(uow: UnitOfWork, *, country: str, postal_code: str = "", at: datetime | None = None,
-                       required_capabilities: frozenset[str] = frozenset()) -> RoutingDecision:
+                       required_capabilities: frozenset[str] = frozenset(),
+                       used_today: dict[str | None, int] | None = None) -> RoutingDecision:
     """The routing decision for a customer in ``country`` (postal code optional).
 
+    The centers and their transport costs from an origin are cached per process
+    (``CENTERS_TTL_SECONDS``); the RMAs routed today are counted on every call (``used_today``: the
+    caller already counted them, per center code, since :func:`day_start` of ``at``).
     Raises:
         returnflow.domain.routing.NoReturnCenterAvailable: no center is capable, reachable and has capacity.
     """
     at = at or datetime.now(UTC)
-    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    used = dict(uow.session.execute(
+    used = used_today if used_today is not None else dict(uow.session.execute(
         select(t.return_authorizations.c.return_center_code, func.count())
-        .where(t.return_authorizations.c.requested_at >= midnight)
+        .where(t.return_authorizations.c.requested_at >= day_start(at))
         .group_by(t.return_authorizations.c.return_center_code)).all())
-    origin = approximate_coordinates(postal_code, country)
-    centers, costs = [], {}
-    for row in uow.session.execute(select(t.return_centers)).mappings():
-        centers.append(ReturnCenter(code=row["code"], name=row["name"], address=row["address"],
-                                    capabilities=frozenset(row["capabilities"] or ()),
-                                    daily_capacity=row["daily_capacity"], used_today=int(used.get(row["code"], 0)),
-                                    handling_cost=row["handling_cost"]))
-        if origin is not None and row["latitude"] is not None:
-            km = great_circle(origin, (float(row["latitude"]), float(row["longitude"]))).km
-            costs[row["code"]] = transport_cost(km)
-    if origin is None:  # unknown location: every center equally far; handling cost decides
-        costs = {c.code: BASE_COST for c in centers}
-    return route_return(centers, costs, required_capabilities=required_capabilities)
+    origin = _origin(postal_code, country)
+    cache = _center_cache(uow)
+    centers = [ReturnCenter(code=row["code"], name=row["name"], address=row["address"],
+                            capabilities=frozenset(row["capabilities"] or ()),
+                            daily_capacity=row["daily_capacity"], used_today=int(used.get(row["code"], 0)),
+                            handling_cost=row["handling_cost"]) for row in cache.rows]
+    costs = cache.costs.get(origin)
+    if costs is None:
+        if origin is None:  # unknown location: every center equally far; handling cost decides
+            costs = {c.code: BASE_COST for c in centers}
+        else:
+            costs = {row["code"]: transport_cost(great_circle(origin, (float(row["latitude"]),
+                                                                       float(row["longitude"]))).km)
+                     for row in cache.rows if row["latitude"] is not None}
+        if len(cache.costs) < 10_000:
+            cache.costs[origin] = costs
+    return route_return(centers, dict(costs), required_capabilities=required_capabilities)
+
+
+@functools.lru_cache(maxsize=4096)
+def _origin(postal_code: str, country: str) -> tuple[float, float] | None:
+    """``approximate_coordinates``, remembered (pure function of its arguments)."""
+    return approximate_coordinates(postal_code, country)

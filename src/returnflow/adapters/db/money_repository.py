@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +38,10 @@ class StoredRefund:
     breakdown: dict[str, Any]
     policy_version: str | None
     created_at: datetime
+
+
+#: Per engine: policy versions known to be stored (see ``MoneyRepository.remember_policy``).
+_STORED_POLICY_VERSIONS: WeakKeyDictionary[Any, set[str]] = WeakKeyDictionary()
 
 
 class MoneyRepository:
@@ -137,14 +142,26 @@ class MoneyRepository:
 
     def remember_policy(self, *, version: str, source: str, at: datetime, actor: str = "system") -> None:
         """Store a policy version that decides RMAs (e.g. the file loaded at start) unless it is stored;
-        a concurrent insert of the same version is harmless (savepoint)."""
-        if not source or self.policy_source(version) is not None:
+        a concurrent insert of the same version is harmless (savepoint).
+
+        Versions are never deleted or changed once stored, so a version seen stored (or committed by this
+        process) is remembered per database engine and not looked up again: no query on the hot path.
+        """
+        if not source:
+            return
+        bind = self.session.get_bind()
+        known = _STORED_POLICY_VERSIONS.setdefault(bind, set())
+        if version in known:
+            return
+        if self.policy_source(version) is not None:
+            known.add(version)
             return
         try:
             with self.session.begin_nested():
                 self.add_policy(version=version, source=source, at=at, actor=actor)
         except IntegrityError:
             pass
+        # Not remembered yet: this transaction may still roll back; the next call finds the row stored.
 
     def policy_versions(self) -> list[tuple[str, datetime, str]]:
         c = t.policy_versions.c

@@ -6,13 +6,14 @@ fixed order, order before RMA, so two requests can never both pass a check and b
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, String, bindparam, cast, func, insert, literal, select, union_all
+from sqlalchemy.orm import Session, joinedload
 
 from returnflow.adapters.db import tables as t
 from returnflow.domain.events import ReturnEvent
@@ -52,6 +53,22 @@ class Repository:
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).first()
 
+    def order_with_customer(self, order_number: str, *, for_update: bool = False
+                            ) -> tuple[Order | None, str | None, str | None]:
+        """(order with its lines, the customer's stored email, the customer's tier) in one round trip.
+
+        ``for_update`` locks the order row only (``FOR UPDATE OF orders``), as ``order_by_number`` does.
+        Email and tier are None when the order is unknown or its customer has no ``customers`` row.
+        """
+        stmt = (select(Order, t.customers.c.email, t.customers.c.tier)
+                .outerjoin(t.customers, t.customers.c.id == t.orders.c.customer_id)
+                .options(joinedload(Order.lines))  # type: ignore[attr-defined]
+                .where(t.orders.c.order_number == order_number))
+        if for_update:
+            stmt = stmt.with_for_update(of=t.orders)
+        row = self.session.execute(stmt).unique().first()
+        return (row[0], row[1], row[2]) if row else (None, None, None)
+
     def order(self, order_id: int) -> Order | None:
         return self.session.get(Order, order_id)
 
@@ -67,6 +84,29 @@ class Repository:
             .where(t.return_authorizations.c.status.not_in(VOID_STATUSES))
             .group_by(t.return_lines.c.order_line_id))
         return {int(line_id): int(units) for line_id, units in rows}
+
+    def return_request_counts(self, *, order_id: int, customer_id: str, recent_since: datetime,
+                              day_start: datetime) -> tuple[dict[int, int], int, dict[str | None, int]]:
+        """What a new return request counts, in one round trip (``UNION ALL`` of three aggregates):
+
+        - order line id -> units on live RMAs of the order (as :meth:`returned_quantities`);
+        - the customer's RMAs requested since ``recent_since``, rejected and cancelled ones excluded
+          (as ``MoneyRepository.recent_returns``);
+        - return center code -> RMAs requested since ``day_start`` (routing's ``used_today``).
+        """
+        lines: dict[int, int] = {}
+        centers: dict[str | None, int] = {}
+        recent_count = 0
+        params = {"order_id": order_id, "customer_id": customer_id, "recent_since": recent_since,
+                  "day_start": day_start}
+        for kind, key, n in self.session.execute(_return_request_counts_stmt(), params):
+            if kind == "line":
+                lines[int(key)] = int(n)
+            elif kind == "center":
+                centers[key] = int(n)
+            else:
+                recent_count = int(n or 0)
+        return lines, recent_count, centers
 
     def refunded_units(self, order_id: int) -> dict[int, int]:
         """order line id -> units already settled (accepted units of settled RMAs of the order)."""
@@ -158,6 +198,25 @@ class Repository:
                  "next_attempt_at": at} for topic, payload in messages]
         if rows:
             self.session.execute(insert(t.outbox), rows)
+
+
+@functools.cache
+def _return_request_counts_stmt() -> Any:
+    """The statement of ``Repository.return_request_counts``, built once (bound parameters)."""
+    ra, rl = t.return_authorizations.c, t.return_lines.c
+    returned = (select(literal("line").label("kind"), cast(rl.order_line_id, String).label("key"),
+                       func.sum(rl.quantity).label("n"))
+                .join(t.return_authorizations, ra.id == rl.rma_id)
+                .where(ra.order_id == bindparam("order_id")).where(ra.status.not_in(VOID_STATUSES))
+                .group_by(rl.order_line_id))
+    recent = (select(literal("recent"), literal(""), func.count()).select_from(t.return_authorizations)
+              .where(ra.customer_id == bindparam("customer_id"))
+              .where(ra.requested_at >= bindparam("recent_since", type_=ra.requested_at.type))
+              .where(ra.status.not_in(("rejected", "cancelled"))))
+    used = (select(literal("center"), ra.return_center_code, func.count())
+            .where(ra.requested_at >= bindparam("day_start", type_=ra.requested_at.type))
+            .group_by(ra.return_center_code))
+    return union_all(returned, recent, used)
 
 
 def event_payload(rma: ReturnAuthorization, event: ReturnEvent) -> dict[str, Any]:
