@@ -312,3 +312,10 @@ def test_an_unknown_status_filter_is_refused(container: Container, staff_key: st
     with TestClient(create_app(container)) as client:
         got = client.get("/api/v1/returns?status=bogus", headers={"X-API-Key": staff_key})
         assert got.status_code == 422 and "bogus" in got.json()["detail"]
+
+
+def test_the_api_docs_load_their_assets_from_this_server_not_a_cdn(container: Container) -> None:
+    with TestClient(create_app(container)) as client:
+        page = client.get("/docs")
+        assert page.status_code == 200 and "cdn" not in page.text
+        assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200

@@ -28,8 +28,9 @@ def create_app(container: Container | None = None) -> FastAPI:
             stop_worker.set()
         app.state.container.dispose()
 
-    app = FastAPI(title="Returnflow", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(docs_url=None, redoc_url=None, title="Returnflow", version="0.1.0", lifespan=lifespan,
                   description="Returns management: request, authorize, ship, receive, inspect, settle.")
+    _install_offline_docs(app)
     problems.install(app)
     app.include_router(api_returns.router)
     app.include_router(api_logistics.router)
@@ -47,3 +48,21 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.add_middleware(middleware.RequestContextMiddleware)
 
     return app
+
+
+def _install_offline_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` from the swagger-ui-bundle package: works with no internet (the FastAPI
+    default loads it from a CDN)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="Returnflow API",
+                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/docs-static/favicon-32x32.png")
