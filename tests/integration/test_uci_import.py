@@ -186,3 +186,17 @@ def test_a_file_with_the_wrong_header_is_refused_and_stores_nothing(container: C
     with pytest.raises(ValueError, match="expected header"):
         import_uci(container.engine, bad, rejects_path=tmp_path / "rejects.csv")
     assert row_counts(container.engine) == before
+
+
+def test_each_imported_invoice_is_paid_by_one_card_payment_of_its_total(
+        container: Container, first_2000: Path, tmp_path: Path) -> None:
+    import_uci(container.engine, first_2000, rejects_path=tmp_path / "rejects.csv")
+    from sqlalchemy import select
+
+    from returnflow.adapters.db import tables as t
+    with container.engine.connect() as conn:
+        rows = conn.execute(select(t.payments.c.method, t.payments.c.amount).join(
+            t.orders, t.orders.c.id == t.payments.c.order_id).where(t.orders.c.order_number == "536365")).all()
+    # zcat $F | awk -F, '$1=="536365"{s+=$4*$6} END{printf "%.2f", s}'  ->  139.12
+    # (6x2.55 + 6x3.39 + 8x2.75 + 6x3.39 + 6x3.39 + 2x7.65 + 6x4.25)
+    assert [(method, str(amount)) for method, amount in rows] == [("card", "139.12")]

@@ -49,7 +49,7 @@ from returnflow.adapters.db import tables as t
 from returnflow.adapters.db.bulk import bulk_insert, cyclic_gc_paused
 from returnflow.adapters.importers.uci_codes import line_kind
 from returnflow.domain.orders import LineKind
-from returnflow.domain.money import share_of_units
+from returnflow.domain.money import round_money, share_of_units
 
 LONDON = ZoneInfo("Europe/London")
 HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
@@ -448,6 +448,14 @@ def _store(engine: Engine, report: ImportReport, *, sha: str, path: Path, custom
         rows = [(order_ids[line[0]], *line[1:], zero, zero, zero) for line in lines]
         bulk_insert(conn, t.order_lines, ["order_id", "line_number", "sku", "description", "quantity", "unit_price",
                                           "kind", "line_discount", "order_discount", "tax_amount"], rows)
+        # Every UCI invoice was paid (the data has no payment records): one card payment of the invoice total,
+        # so refunds go back to the card rather than to store credit.
+        totals: dict[str, Decimal] = {}
+        for line in lines:
+            totals[line[0]] = totals.get(line[0], zero) + line[4] * line[5]
+        bulk_insert(conn, t.payments, ["order_id", "method", "amount", "refunded", "reference"],
+                    [(order_ids[number], "card", round_money(total, CURRENCY), zero, f"uci:{number}")
+                     for number, total in totals.items() if number in orders])
         report.customers, report.orders, report.order_lines = len(new_customers), len(orders), len(lines)
         _store_returns(conn, report, order_ids=order_ids, orders=orders, returns=returns, at=now)
         conn.execute(insert(t.import_batches).values(
