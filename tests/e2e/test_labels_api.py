@@ -3,6 +3,9 @@ decode back to the RMA number and tracking code; consolidation; the demo's label
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -16,6 +19,10 @@ from returnflow.domain.statuses import CarrierScan
 from returnflow.services import logistics
 from returnflow.web.app import create_app
 from tests.e2e.logistics_helpers import decode_pdf, new_rma
+
+#: Carrier event days: after the returns the tests request today (a scan before the request is refused).
+D1 = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+D2 = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
 
 
 @pytest.fixture
@@ -113,8 +120,8 @@ def test_consolidated_rmas_share_one_label_and_its_tracking_events(
     from tests.e2e.logistics_helpers import sign
 
     monkeypatch.setitem(container.__dict__, "logistics", LogisticsSettings(carrier_webhook_secret="s3cret"))
-    payload = (b'[{"tracking_code": "' + code.encode() + b'", "status": "in_transit", '
-               b'"occurred_at": "2026-03-02T10:00:00Z", "location": "Leeds"}]')
+    payload = json.dumps([{"tracking_code": code, "status": "in_transit", "occurred_at": f"{D1}T10:00:00Z",
+                           "location": "Leeds"}]).encode()
     response = client.post("/api/v1/carriers/royalmail/events", content=payload,
                            headers={"Content-Type": "application/json", "X-Returnflow-Signature": sign("s3cret", payload)})
     assert response.status_code == 200, response.text

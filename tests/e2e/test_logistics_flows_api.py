@@ -21,6 +21,10 @@ from tests.e2e.logistics_helpers import new_rma, sign
 
 SECRET = "whsec_ünïcode"  # EasyPost normalises the secret (NFKD) before signing
 
+#: Carrier event days: after the returns the tests request today (a scan before the request is refused).
+D1 = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+D2 = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+
 
 @pytest.fixture
 def client(container: Container, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
@@ -50,14 +54,14 @@ def test_easypost_events_move_the_rma_and_duplicates_or_stale_events_are_harmles
     easypost_util = pytest.importorskip("easypost.util")
     staff = {"X-API-Key": staff_key}
     number, code = labelled(client, container, staff)
-    delivered = easypost_event("evt_2", code, "delivered", "2026-03-03T10:00:00Z")
+    delivered = easypost_event("evt_2", code, "delivered", f"{D2}T10:00:00Z")
     signature = sign_nfkd(delivered)
     easypost_util.validate_webhook(delivered, {"X-Hmac-Signature": signature}, SECRET)  # EasyPost's own check
     assert client.post("/api/v1/carriers/easypost/events", content=delivered,
                        headers={"X-Hmac-Signature": signature}).json()["outcomes"] == {"applied": 1}
     assert client.post("/api/v1/carriers/easypost/events", content=delivered,
                        headers={"X-Hmac-Signature": signature}).json()["outcomes"] == {"duplicate": 1}
-    stale = easypost_event("evt_1", code, "in_transit", "2026-03-02T10:00:00Z")
+    stale = easypost_event("evt_1", code, "in_transit", f"{D1}T10:00:00Z")
     assert client.post("/api/v1/carriers/easypost/events", content=stale,
                        headers={"X-Hmac-Signature": sign_nfkd(stale)}).json()["outcomes"] == {"ignored": 1}
     rma = client.get(f"/api/v1/returns/{number}", headers=staff).json()
@@ -74,7 +78,7 @@ def sign_nfkd(body: bytes) -> str:
 
 def test_a_bad_signature_is_401_and_changes_nothing(client: TestClient, container: Container, staff_key: str) -> None:
     number, code = labelled(client, container, {"X-API-Key": staff_key})
-    body = easypost_event("evt_9", code, "in_transit", "2026-03-02T10:00:00Z")
+    body = easypost_event("evt_9", code, "in_transit", f"{D1}T10:00:00Z")
     assert client.post("/api/v1/carriers/easypost/events", content=body,
                        headers={"X-Hmac-Signature": sign("wrong", body)}).status_code == 401
     assert client.post("/api/v1/carriers/acme/events", content=b"[]").status_code == 401
@@ -87,8 +91,8 @@ def test_generic_csv_events_apply_and_a_failure_becomes_a_carrier_exception(
         client: TestClient, container: Container, staff_key: str) -> None:
     staff = {"X-API-Key": staff_key}
     number, code = labelled(client, container, staff)
-    csv_body = (f"tracking_code,status,occurred_at,location\n{code},in_transit,2026-03-02T08:00:00+00:00,Leeds\n"
-                f"{code},failure,2026-03-02T12:00:00+00:00,Leeds hub\nRF999,in_transit,2026-03-02T08:00:00Z,\n").encode()
+    csv_body = (f"tracking_code,status,occurred_at,location\n{code},in_transit,{D1}T08:00:00+00:00,Leeds\n"
+                f"{code},failure,{D1}T12:00:00+00:00,Leeds hub\nRF999,in_transit,{D1}T08:00:00Z,\n").encode()
     response = client.post("/api/v1/carriers/acme/events", content=csv_body,
                            headers={"Content-Type": "text/csv", "X-Returnflow-Signature": sign("s3cret", csv_body)})
     assert response.status_code == 200, response.text
