@@ -66,7 +66,8 @@ def line(title: str, labels: Sequence[str], values: Sequence[float], *, fmt: Cal
     every = label_every(labels, step)
     for i, label in enumerate(labels):
         if i % every == 0:
-            body.append(f'<text x="{pts[i][0]:.1f}" y="{H - BOTTOM + 14}" class="axis" text-anchor="middle">'
+            anchor = "end" if pts[i][0] > W - 30 else "middle"  # the last label stays inside the frame
+            body.append(f'<text x="{pts[i][0]:.1f}" y="{H - BOTTOM + 14}" class="axis" text-anchor="{anchor}">'
                         f'{escape(label)}</text>')
     return _frame(title, body, peak, fmt)
 
