@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,7 @@ ERROR_PAGES = {
     409: ("Not possible now", "This cannot be done in the current state. Go back, reload the page and try again."),
     422: ("Check what you entered", "Part of the request is not valid. Go back, correct it and try again."),
     429: ("Too many requests", "Please wait a moment before trying again."),
-    500: ("Something went wrong", "An unexpected error occurred on our side; it has been logged. Please try again "
-                                  "later."),
+    500: ("Something went wrong", "An unexpected error occurred on our side; it has been logged. Please try later."),
 }
 
 
@@ -62,7 +62,7 @@ def error_page(request: Request, status: int, detail: str = "") -> Response:
         if status >= 500:
             context["user"] = None  # the database may be what failed: do not look the user up
         return security.render(request, "error.html", status, **context)
-    except Exception:  # noqa: BLE001 - the error page itself must not fail
+    except Exception:  # the error page itself must not fail
         log.exception("the error page could not be rendered")
         return HTMLResponse(f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
                             f"<p>{escape(message)}</p><p><a href=\"{href}\">{escape(label)}</a></p>",
@@ -92,7 +92,8 @@ def install(app: FastAPI) -> None:
                 if status >= 500:
                     log.exception("unexpected error on %s", request.url.path, exc_info=exc)
                 return error_page(request, status, detail)
-            return await original(request, exc)
+            result = original(request, exc)
+            return await result if inspect.isawaitable(result) else result  # type: ignore[no-any-return]
 
         app.add_exception_handler(exc_class, handler)
 

@@ -92,18 +92,18 @@ def ops_home(user: OpsUser) -> Response:
 def list_returns(request: Request, container: ContainerDep, user: OpsUser, q: str = "", status: str = "",
                  reason: str = "", center: str = "", date_from: str = "", date_to: str = "", page: str = "1") -> Response:
     f, problems = _search(q, status, reason, center, date_from, date_to)
-    if page.strip().isdigit() and int(page) >= 1:
+    if page.strip().isdigit() and 1 <= int(page) <= 1_000_000:
         page_number = int(page)
     else:
         problems.append(f"“{page[:20]}” is not a page number: showing the first page.")
         page_number = 1
-    page = page_number  # type: ignore[assignment]
-    total, rows = operations.search(container.uow, f, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    total, rows = operations.search(container.uow, f, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     with container.uow() as uow:
         center_codes = [c["code"] for c in centers.list_centers(uow)]
     params = {"q": q, "status": status, "reason": reason, "center": center, "date_from": date_from,
               "date_to": date_to}
-    return render(request, "ops/list.html", rows=rows, total=total, page=page, problems=problems, pages=max((total - 1) // PAGE_SIZE + 1, 1),
+    return render(request, "ops/list.html", rows=rows, total=total, page=page_number, problems=problems,
+                  pages=max((total - 1) // PAGE_SIZE + 1, 1),
                   params=params, statuses=[s.value for s in ReturnStatus],
                   reasons=operations.reasons_in_use(container.uow), centers=center_codes,
                   query_string=urlencode({k: v for k, v in params.items() if v}))
