@@ -58,7 +58,7 @@ def test_customer_return_of_a_real_order_goes_through_review_receipt_and_refund(
     rma_number = re.search(r"RMA-\d{6}", page.locator("#confirmation").inner_text()).group(0)
     page.screenshot(path=str(screenshots / "03-portal-confirmation-phone.png"), full_page=True)
 
-    # -- agent approves from the review queue and issues the label -------------------------------
+    # -- agent approves from the review queue (which issues the label) -------------------------------
     agent_context, agent = _sign_in(browser, server, "agent")
     agent.goto(f"{server.url}/ops/review")
     card = agent.locator(f"#review-{rma_number}")
@@ -67,11 +67,13 @@ def test_customer_return_of_a_real_order_goes_through_review_receipt_and_refund(
     card.get_by_placeholder("Note (optional)").fill("Damaged goods: accept although late")
     card.get_by_role("button", name="Approve").click()
     agent.wait_for_url(re.compile(r"/ops/review$"))
+    # the customer chose a printable label: approving issues it, no separate step
     agent.goto(f"{server.url}/ops/returns/{rma_number}")
-    assert agent.locator("#status").text_content() == "authorized"
-    agent.locator("#action-issue_label").click()
-    agent.wait_for_load_state()
     assert agent.locator("#status").text_content() == "label issued"
+    assert agent.locator("#action-refund").count() == 0  # nothing to refund before the goods are inspected
+    page.goto(tracking_url)
+    assert page.locator("li[data-step=label]").get_attribute("class") == "done"
+    assert page.get_by_role("link", name="Print your label (PDF)").count() == 1
 
     # -- warehouse: keyboard only ------------------------------------------------------------------
     wh_context, wh = _sign_in(browser, server, "warehouse")

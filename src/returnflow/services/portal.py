@@ -151,12 +151,12 @@ def check_photos(photos: list[Photo]) -> list[tuple[str, bytes]]:
     out = []
     for photo in photos:
         if len(photo.content) > MAX_PHOTO_BYTES:
-            raise InvalidInput(f"the photo {photo.filename!r} is larger than {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
+            raise InvalidInput(f"the photo “{photo.filename[:80]}” is larger than {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
         kind = next((ct for magic, ct in PHOTO_TYPES.items() if photo.content.startswith(magic)), None)
         if kind == "image/webp" and photo.content[8:12] != b"WEBP":
             kind = None
         if kind is None:
-            raise InvalidInput(f"the file {photo.filename!r} is not a JPEG, PNG or WebP photo")
+            raise InvalidInput(f"the file “{photo.filename[:80]}” is not a JPEG, PNG or WebP photo")
         out.append((kind, photo.content))
     return out
 
@@ -193,6 +193,24 @@ def submit_return(uow_factory: UowFactory, *, order_number: str, email: str, lin
                  "uploaded_at": now} for kind, data in checked])
         uow.commit()
     return rma
+
+
+#: Shipping choices that travel on a label the customer prints or shows: issued as soon as the return is approved.
+LABEL_METHODS = ("label", "dropoff_qr")
+
+
+def issue_label_if_chosen(uow_factory: UowFactory, rma: ReturnAuthorization, *, actor: str) -> ReturnAuthorization:
+    """Issue the label of an approved RMA whose customer chose a printable label or a drop-off QR code
+    (``services.returns.issue_label``, the built-in carrier); any other RMA is returned unchanged.
+
+    Raises:
+        DomainError: what ``issue_label`` raises (the approval itself stands).
+    """
+    if str(rma.status) != "authorized" or rma.tracking_code:
+        return rma
+    if preferences(uow_factory, rma.id or 0).get("shipping_method") not in LABEL_METHODS:
+        return rma
+    return svc.issue_label(uow_factory, rma.number, actor=actor)
 
 
 def preferences(uow_factory: UowFactory, rma_id: int) -> dict[str, str]:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from returnflow.adapters.db import tables as t
 from returnflow.adapters.db.unit_of_work import UnitOfWork
@@ -57,7 +57,7 @@ def create_user(uow: UnitOfWork, *, username: str, password: str, role: str) -> 
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     if uow.session.execute(select(t.staff_users.c.id).where(t.staff_users.c.username == username)).first():
-        raise Conflict(f"a user named {username!r} exists already")
+        raise Conflict(f"a user named “{username}” exists already")
     result = uow.session.execute(insert(t.staff_users).values(
         username=username, password_hash=_hasher.hash(password), role=role, active=True, session_version=1,
         created_at=datetime.now(UTC)))
@@ -103,11 +103,21 @@ def change_role(uow: UnitOfWork, *, username: str, role: str, active: bool = Tru
     """Set a user's role and active flag and end their open sessions (caller commits)."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    c = t.staff_users.c
+    current = uow.session.execute(select(c.role, c.active).where(c.username == username)).first()
+    if current is None:
+        raise NotFound(f"no user “{username}”")
+    if current.role == "admin" and current.active and (role != "admin" or not active):
+        others = uow.session.execute(select(func.count()).select_from(t.staff_users).where(
+            c.role == "admin", c.active.is_(True), c.username != username)).scalar_one()
+        if not others:
+            raise Conflict(f"“{username}” is the last active admin: make another user an active admin first, "
+                           "or nobody could open the admin page")
     result = uow.session.execute(update(t.staff_users).where(t.staff_users.c.username == username)
                                  .values(role=role, active=active,
                                          session_version=t.staff_users.c.session_version + 1))
     if result.rowcount == 0:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound(f"no user “{username}”")
 
 
 # -- return reasons --------------------------------------------------------------------------------
@@ -163,8 +173,8 @@ def add_reason(uow: UnitOfWork, *, code: str, label: str, parent_code: str | Non
     ensure_default_reasons(uow)
     codes = set(uow.session.execute(select(t.return_reasons.c.code)).scalars())
     if code in codes:
-        raise Conflict(f"reason {code!r} exists already")
+        raise Conflict(f"reason “{code}” exists already")
     if parent_code and parent_code not in codes:
-        raise InvalidInput(f"unknown parent reason {parent_code!r}")
+        raise InvalidInput(f"unknown parent reason “{parent_code}”")
     uow.session.execute(insert(t.return_reasons).values(code=code, label=label.strip(), parent_code=parent_code or None,
                                                         active=True, position=len(codes)))

@@ -30,13 +30,16 @@ def find_by_code(uow_factory: UowFactory, code: str) -> ReturnAuthorization:
     code = code.strip().upper()
     if not code:
         raise NotFound("scan or type an RMA number or label barcode")
+    if len(code) > 64:
+        raise NotFound("that code is too long to be an RMA number or label barcode; scan it again")
     with uow_factory() as uow:
         number = uow.session.execute(select(t.return_authorizations.c.number).where(
             (t.return_authorizations.c.number == code) | (t.return_authorizations.c.tracking_code == code))).scalar()
     if number is None and code.isdigit():
         number = f"RMA-{int(code):06d}"
     if number is None:
-        raise NotFound(f"no return matches {code!r}; record it as an unexpected parcel")
+        shown = code if len(code) <= 40 else code[:40] + "…"
+        raise NotFound(f"No return matches “{shown}”. Check the code, or record the parcel as an unexpected parcel.")
     return svc.get_rma(uow_factory, number)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
@@ -22,6 +23,12 @@ def _frame(title: str, body: list[str], peak: float, fmt: Callable[[float], str]
                   f'<title>{escape(title)}</title>{"".join(grid)}{"".join(body)}</svg>')
 
 
+def label_every(labels: Sequence[str], step: float, *, chars: int = 10) -> int:
+    """Show every Nth axis label so that labels (about 6 px per character at the axis font) never overlap."""
+    widest = min(max((len(l) for l in labels), default=1), chars) * 6 + 8
+    return max(math.ceil(widest / step), 1) if step > 0 else 1
+
+
 def bars(title: str, labels: Sequence[str], values: Sequence[float], *, fmt: Callable[[float], str] = lambda v: f"{v:,.0f}",
          cumulative: bool = False) -> Markup:
     """A bar chart; ``cumulative`` adds the Pareto line of the cumulative share (right scale 0-100 %)."""
@@ -29,12 +36,13 @@ def bars(title: str, labels: Sequence[str], values: Sequence[float], *, fmt: Cal
     inner_w, inner_h = W - LEFT - 8, H - TOP - BOTTOM
     step = inner_w / max(len(values), 1)
     body, points, running, total = [], [], 0.0, sum(values) or 1
+    every = label_every(labels, step)
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         h = inner_h * value / peak
         x = LEFT + i * step + step * 0.15
         body.append(f'<rect x="{x:.1f}" y="{TOP + inner_h - h:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}" '
                     f'class="bar"><title>{escape(label)}: {escape(fmt(value))}</title></rect>')
-        if len(labels) <= 14 or i % max(len(labels) // 12, 1) == 0:
+        if i % every == 0:
             body.append(f'<text x="{x + step * 0.35:.1f}" y="{H - BOTTOM + 14}" class="axis" text-anchor="middle">'
                         f'{escape(label[:10])}</text>')
         running += value
@@ -55,9 +63,11 @@ def line(title: str, labels: Sequence[str], values: Sequence[float], *, fmt: Cal
     for (x, y), label, value in zip(pts, labels, values, strict=True):
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" class="dot"><title>{escape(label)}: '
                     f'{escape(fmt(value))}</title></circle>')
+    every = label_every(labels, step)
     for i, label in enumerate(labels):
-        if len(labels) <= 14 or i % max(len(labels) // 12, 1) == 0:
-            body.append(f'<text x="{pts[i][0]:.1f}" y="{H - BOTTOM + 14}" class="axis" text-anchor="middle">'
+        if i % every == 0:
+            anchor = "end" if pts[i][0] > W - 30 else "middle"  # the last label stays inside the frame
+            body.append(f'<text x="{pts[i][0]:.1f}" y="{H - BOTTOM + 14}" class="axis" text-anchor="{anchor}">'
                         f'{escape(label)}</text>')
     return _frame(title, body, peak, fmt)
 

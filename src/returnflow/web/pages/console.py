@@ -14,10 +14,13 @@ from returnflow.domain.errors import DomainError, NotFound
 from returnflow.domain.inspection import DEFAULT_DISPOSITION_RULES
 from returnflow.domain.statuses import Disposition
 from returnflow.services import centers, portal, warehouse
+from returnflow.services import returns as svc
 from returnflow.web.deps import ContainerDep
+from returnflow.web.pages import security
 from returnflow.web.pages.security import ConsoleUser, CsrfChecked, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+MAX_CODE = 64  # longer scans are no RMA number or barcode; the page echoes no more than this
 
 
 def _centers(container: ContainerDep) -> list[dict[str, object]]:
@@ -27,9 +30,10 @@ def _centers(container: ContainerDep) -> list[dict[str, object]]:
 
 @router.get("")
 def scan_page(request: Request, container: ContainerDep, user: ConsoleUser, done: str = "", error: str = "",
-              code: str = "") -> Response:
-    return render(request, "console/scan.html", 404 if error else 200, done=done, error=error, code=code,
-                  parcels=warehouse.unlinked_parcels(container.uow))
+              code: str = "", empty: str = "", closed: str = "") -> Response:
+    done, closed = done[:MAX_CODE], closed[:MAX_CODE]
+    return render(request, "console/scan.html", 404 if error else 200, done=done, error=error, code=code[:MAX_CODE],
+                  empty=bool(empty), closed=closed, parcels=warehouse.unlinked_parcels(container.uow))
 
 
 @router.get("/scan")
@@ -37,40 +41,42 @@ def scan(request: Request, container: ContainerDep, user: ConsoleUser, code: str
     try:
         rma = warehouse.find_by_code(container.uow, code)
     except NotFound as exc:
-        return scan_page(request, container, user, error=exc.detail, code=code)
+        return scan_page(request, container, user, error=_sentence(exc.detail), code=code)
     return RedirectResponse(f"/console/rma/{rma.number}", status_code=303)
 
 
 def _rma_page(request: Request, container: ContainerDep, number: str, *, error: str = "",
-              status_code: int = 200) -> Response:
+              status_code: int = 200, empty: bool = False) -> Response:
     rma = warehouse.find_by_code(container.uow, number)
+    counted = any(line.quantity_received for line in rma.lines)
     proposals = {rule.grade: str(rule.disposition) for rule in DEFAULT_DISPOSITION_RULES}
     return render(request, "console/receive.html", status_code, rma=rma, error=error,
                   centers=_centers(container), checklist=warehouse.CHECKLIST,
                   dispositions=[d.value for d in Disposition], proposals=proposals,
-                  proposals_json=json.dumps(proposals),
+                  proposals_json=json.dumps(proposals), empty=empty,
+                  closable=str(rma.status) == "received" and not counted,
                   receivable=str(rma.status) in ("authorized", "label_issued", "in_transit", "partially_received",
                                                  "expired"))
 
 
 @router.get("/rma/{number}")
-def rma_page(request: Request, container: ContainerDep, user: ConsoleUser, number: str) -> Response:
+def rma_page(request: Request, container: ContainerDep, user: ConsoleUser, number: str, empty: str = "") -> Response:
     try:
-        return _rma_page(request, container, number)
+        return _rma_page(request, container, number, empty=bool(empty))
     except NotFound as exc:
-        return scan_page(request, container, user, error=exc.detail, code=number)
+        return scan_page(request, container, user, error=_sentence(exc.detail), code=number)
 
 
 @router.post("/rma/{number}/receive", dependencies=[CsrfChecked])
 async def receive(request: Request, container: ContainerDep, user: ConsoleUser, number: str) -> Response:
-    form = await request.form()
+    form = await security.read_form(request)
     counts = []
     for key, value in form.items():
         if key.startswith("units_") and key[6:].isdigit():
             line_id = int(key[6:])
             text = str(value).strip() or "0"
             if not text.isdigit():
-                return _rma_page(request, container, number, error=f"Units must be a whole number, got {text!r}.",
+                return _rma_page(request, container, number, error="Units must be a whole number of 0 or more.",
                                  status_code=422)
             counts.append(warehouse.LineCount(
                 line_id=line_id, units=int(text), grade=str(form.get(f"grade_{line_id}") or ""),
@@ -84,8 +90,28 @@ async def receive(request: Request, container: ContainerDep, user: ConsoleUser, 
                                           return_center_code=str(form.get("return_center_code") or ""),
                                           actor=f"staff:{user.username}")
     except DomainError as exc:
-        return _rma_page(request, container, number, error=exc.detail, status_code=422)
+        return _rma_page(request, container, number, error=_sentence(exc.detail), status_code=422)
+    if str(rma.status) == "received" and not any(l.quantity_received for l in rma.lines):
+        # an empty parcel: nothing was graded; offer closing it
+        return RedirectResponse(f"/console/rma/{rma.number}?empty=1", status_code=303)
     return RedirectResponse(f"/console?done={rma.number}", status_code=303)
+
+
+@router.post("/rma/{number}/close", dependencies=[CsrfChecked])
+def close_empty(request: Request, container: ContainerDep, user: ConsoleUser, number: str) -> Response:
+    """Close a return whose parcel was recorded as empty (the domain refuses any other received return)."""
+    try:
+        rma = svc.close(container.uow, number, actor=f"staff:{user.username}")
+    except NotFound as exc:
+        return scan_page(request, container, user, error=_sentence(exc.detail), code=number)
+    except DomainError as exc:
+        return _rma_page(request, container, number, error=_sentence(exc.detail), status_code=422)
+    return RedirectResponse(f"/console?closed={rma.number}", status_code=303)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")) if text else text
 
 
 @router.get("/unexpected")
@@ -103,7 +129,7 @@ def record_unexpected(request: Request, container: ContainerDep, user: ConsoleUs
                                            tracking_code=tracking_code, sender=sender, contents=contents,
                                            actor=f"staff:{user.username}")
     except DomainError as exc:
-        return unexpected_page(request, container, user, error=exc.detail)
+        return unexpected_page(request, container, user, error=_sentence(exc.detail))
     return RedirectResponse("/console/unexpected", status_code=303)
 
 
@@ -113,5 +139,5 @@ def link(request: Request, container: ContainerDep, user: ConsoleUser, parcel_id
     try:
         warehouse.link_parcel(container.uow, parcel_id, rma_number=rma_number.strip().upper())
     except DomainError as exc:
-        return unexpected_page(request, container, user, error=exc.detail)
+        return unexpected_page(request, container, user, error=_sentence(exc.detail))
     return RedirectResponse("/console/unexpected", status_code=303)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urlencode
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
@@ -14,10 +15,11 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.responses import Response
 
 from returnflow.domain.errors import DomainError, NotFound
-from returnflow.domain.returns import allowed_actions
+from returnflow.domain.money import round_money
+from returnflow.domain.returns import ReturnAuthorization, allowed_actions
 from returnflow.domain.statuses import ReturnStatus
 from returnflow.services import settlement
-from returnflow.services import access, centers, dashboard, operations, portal, staff
+from returnflow.services import access, centers, dashboard, operations, policies, portal, staff
 from returnflow.services import returns as svc
 from returnflow.web.deps import ContainerDep
 from returnflow.web.pages import charts, security
@@ -59,15 +61,26 @@ def logout(request: Request) -> Response:
 
 # -- list and export ----------------------------------------------------------------------------
 
-def _search(q: str, status: str, reason: str, center: str, date_from: str, date_to: str) -> operations.RmaSearch:
-    def day(text: str) -> datetime | None:
+def _search(q: str, status: str, reason: str, center: str, date_from: str,
+            date_to: str) -> tuple[operations.RmaSearch, list[str]]:
+    """The search of the list's filters and what is wrong with them (a wrong filter is left out, and said)."""
+    problems: list[str] = []
+
+    def day(text: str, label: str) -> datetime | None:
         try:
             return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
         except ValueError:
+            problems.append(f"“{text[:40]}” is not a date (use YYYY-MM-DD): the {label} date is ignored.")
             return None
-    to = day(date_to)
+
+    if status and status not in {s.value for s in ReturnStatus}:
+        problems.append(f"“{status[:40]}” is not a status: any status is shown.")
+        status = ""
+    start, end = day(date_from, "from"), day(date_to, "to")
+    if start and end and start > end:
+        problems.append("The from date is after the to date: no return can match. Swap the dates.")
     return operations.RmaSearch(query=q[:64], status=status, reason=reason, return_center_code=center,
-                                requested_from=day(date_from), requested_to=to + timedelta(days=1) if to else None)
+                                requested_from=start, requested_to=end + timedelta(days=1) if end else None), problems
 
 
 @router.get("/ops")
@@ -77,24 +90,29 @@ def ops_home(user: OpsUser) -> Response:
 
 @router.get("/ops/returns")
 def list_returns(request: Request, container: ContainerDep, user: OpsUser, q: str = "", status: str = "",
-                 reason: str = "", center: str = "", date_from: str = "", date_to: str = "", page: int = 1) -> Response:
-    page = max(page, 1)
-    f = _search(q, status, reason, center, date_from, date_to)
-    total, rows = operations.search(container.uow, f, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+                 reason: str = "", center: str = "", date_from: str = "", date_to: str = "", page: str = "1") -> Response:
+    f, problems = _search(q, status, reason, center, date_from, date_to)
+    if page.strip().isdigit() and 1 <= int(page) <= 1_000_000:
+        page_number = int(page)
+    else:
+        problems.append(f"“{page[:20]}” is not a page number: showing the first page.")
+        page_number = 1
+    total, rows = operations.search(container.uow, f, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     with container.uow() as uow:
         center_codes = [c["code"] for c in centers.list_centers(uow)]
     params = {"q": q, "status": status, "reason": reason, "center": center, "date_from": date_from,
               "date_to": date_to}
-    return render(request, "ops/list.html", rows=rows, total=total, page=page, pages=max((total - 1) // PAGE_SIZE + 1, 1),
+    return render(request, "ops/list.html", rows=rows, total=total, page=page_number, problems=problems,
+                  pages=max((total - 1) // PAGE_SIZE + 1, 1),
                   params=params, statuses=[s.value for s in ReturnStatus],
                   reasons=operations.reasons_in_use(container.uow), centers=center_codes,
-                  query_string="&".join(f"{k}={v}" for k, v in params.items() if v))
+                  query_string=urlencode({k: v for k, v in params.items() if v}))
 
 
 @router.get("/ops/returns.csv")
 def export_csv(container: ContainerDep, user: OpsUser, q: str = "", status: str = "", reason: str = "",
                center: str = "", date_from: str = "", date_to: str = "") -> Response:
-    _, rows = operations.search(container.uow, _search(q, status, reason, center, date_from, date_to), limit=None)
+    _, rows = operations.search(container.uow, _search(q, status, reason, center, date_from, date_to)[0], limit=None)
 
     def generate():  # type: ignore[no-untyped-def]
         buffer = io.StringIO()
@@ -103,7 +121,7 @@ def export_csv(container: ContainerDep, user: OpsUser, q: str = "", status: str 
                          "units", "refund_total", "currency"])
         for r in rows:
             writer.writerow([r.number, r.order_number, r.customer_id, r.status, r.requested_at.isoformat(),
-                             r.return_center_code or "", r.units, r.refund_total, r.currency])
+                             r.return_center_code or "", r.units, _money(r.refund_total, r.currency), r.currency])
             if buffer.tell() > 65536:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -114,7 +132,38 @@ def export_csv(container: ContainerDep, user: OpsUser, q: str = "", status: str 
                              headers={"Content-Disposition": 'attachment; filename="returns.csv"'})
 
 
+def _money(amount: Decimal, currency: str) -> str:
+    """``amount`` with the currency's decimals (0 -> 0.00 in GBP, 0 in JPY); the amount itself if unknown."""
+    try:
+        return str(round_money(Decimal(amount), currency))
+    except Exception:  # noqa: BLE001 - an unknown currency code: keep the stored value
+        return str(amount)
+
+
 # -- detail and actions -------------------------------------------------------------------------
+
+#: Actions the detail page offers as buttons (domain action -> button label).
+BUTTONS = {"authorize": "Approve", "reject": "Reject", "issue_label": "Issue label", "settle": "Issue refund",
+           "cancel": "Cancel return", "close": "Close"}
+
+
+def page_actions(rma: ReturnAuthorization) -> list[str]:
+    """The buttons for the RMA: the domain's ``allowed_actions`` of its status that can succeed from here.
+
+    "settle" pays inspected units only (the domain's keep-it settlement from 'authorized' is not a page
+    action); "close" from 'received' only for an empty parcel (nothing counted, nothing to inspect)."""
+    status = str(rma.status)
+    out = []
+    for action in allowed_actions(rma.status):
+        if action not in BUTTONS:
+            continue
+        if action == "settle" and status != "inspected":
+            continue
+        if action == "close" and status == "received" and any(l.quantity_received for l in rma.lines):
+            continue
+        out.append(action)
+    return out
+
 
 def _detail(request: Request, container: ContainerDep, number: str, *, error: str = "",
             status_code: int = 200) -> Response:
@@ -123,7 +172,7 @@ def _detail(request: Request, container: ContainerDep, number: str, *, error: st
     quote = settlement.preview_refund(container.uow, rma.number, policy=container.policy).quote
     allocations = quote.allocations if quote else {}
     preview = {l.id: allocations.get(l.order_line_id, Decimal(0)) for l in rma.lines}
-    return render(request, "ops/detail.html", status_code, rma=rma, error=error, actions=allowed_actions(rma.status),
+    return render(request, "ops/detail.html", status_code, rma=rma, error=error, actions=page_actions(rma), buttons=BUTTONS,
                   prefs=portal.preferences(container.uow, rma.id or 0), photos=portal.photo_count(container.uow, rma.id or 0),
                   paid_total=sum((l.paid_amount for l in rma.lines), Decimal(0)),
                   preview=preview, preview_total=sum(preview.values(), Decimal(0)),
@@ -153,15 +202,23 @@ def act(request: Request, container: ContainerDep, user: OpsUser, number: str, a
         "close": lambda: svc.close(container.uow, number, actor=actor),
     }
     if action not in calls:
-        return render(request, "error.html", 404, title="Unknown action", message=f"No action {action!r}.")
+        return render(request, "error.html", 404, title="Unknown action", message=f"There is no action “{action[:40]}”.")
     try:
-        calls[action]()
+        rma = calls[action]()
     except NotFound:
         return render(request, "error.html", 404, title="Return not found", message=f"No return {number}.")
     except DomainError as exc:
         if back == "review":
             return review(request, container, user, error=f"{number}: {exc.detail}", status_code=422)
         return _detail(request, container, number, error=exc.detail, status_code=422)
+    if action == "authorize":
+        try:
+            portal.issue_label_if_chosen(container.uow, rma, actor=actor)
+        except DomainError as exc:
+            message = f"Approved, but the customer's label could not be issued: {exc.detail}. Issue it from the detail page."
+            if back == "review":
+                return review(request, container, user, error=f"{number}: {message}", status_code=200)
+            return _detail(request, container, number, error=message)
     return RedirectResponse("/ops/review" if back == "review" else f"/ops/returns/{number}", status_code=303)
 
 
@@ -197,7 +254,8 @@ def admin(request: Request, container: ContainerDep, user: AdminUser, error: str
             select(t.api_keys.c.name, t.api_keys.c.scopes, t.api_keys.c.created_at, t.api_keys.c.revoked)
             .order_by(t.api_keys.c.name))]
     return render(request, "ops/admin.html", status_code, users=users, reasons=reasons, keys=keys, error=error,
-                  new_key=new_key, roles=staff.ROLES, scopes=access.SCOPES, policy=container.policy)
+                  new_key=new_key, roles=staff.ROLES, scopes=access.SCOPES,
+                  policy=policies.active_policy(container.uow, default=container.policy))
 
 
 @router.post("/ops/admin/users", dependencies=[CsrfChecked])

@@ -49,10 +49,29 @@ def lookup_form(request: Request) -> Response:
     return render(request, "portal/lookup.html", error="", order_number="", proof="")
 
 
+MAX_ORDER_NUMBER, MAX_PROOF = 64, 254
+
+
+def _lookup_problem(order_number: str, proof: str) -> str:
+    """What is wrong with the lookup form's values (re-shown with the form), or ''."""
+    if not order_number.strip() or not proof.strip():
+        return "Enter both the order number and the email address or postcode."
+    if len(order_number) > MAX_ORDER_NUMBER:
+        return (f"An order number has at most {MAX_ORDER_NUMBER} characters. Check the number in your "
+                "confirmation email.")
+    if len(proof) > MAX_PROOF:
+        return f"An email address or postcode has at most {MAX_PROOF} characters."
+    return ""
+
+
 @router.post("/returns/lookup", dependencies=[CsrfChecked])
-def lookup(request: Request, container: ContainerDep, order_number: Annotated[str, Form(max_length=64)] = "",
-           proof: Annotated[str, Form(max_length=254)] = "") -> Response:
+def lookup(request: Request, container: ContainerDep, order_number: Annotated[str, Form()] = "",
+           proof: Annotated[str, Form()] = "") -> Response:
     key = _client(request)
+    invalid = _lookup_problem(order_number, proof)
+    if invalid:
+        return render(request, "portal/lookup.html", 422, order_number=order_number[:MAX_ORDER_NUMBER],
+                      proof=proof[:MAX_PROOF], error=invalid)
     if security.lookup_limiter.blocked(key):
         return render(request, "portal/lookup.html", 429, order_number=order_number, proof=proof,
                       error="Too many attempts. Please wait 15 minutes before trying again.")
@@ -79,6 +98,7 @@ def _order_page(request: Request, container: ContainerDep, session: tuple[str, s
                                          for r in reasons if not r.parent_code}),
                   outcomes=portal.OUTCOMES, shipping_methods=portal.SHIPPING_METHODS,
                   pickup_windows=portal.PICKUP_WINDOWS, bonus_percent=container.policy.store_credit_bonus_percent,
+                  window_days=container.policy.window_days,
                   max_photos=portal.MAX_PHOTOS, max_photo_mb=portal.MAX_PHOTO_BYTES // (1024 * 1024))
 
 
@@ -117,7 +137,7 @@ async def submit(request: Request, container: ContainerDep) -> Response:
     session = _portal_session(request)
     if session is None:
         return RedirectResponse("/returns", status_code=303)
-    form = await request.form()
+    form = await security.read_form(request)
     lines = []
     for key, value in form.multi_items():
         if key.startswith("qty_") and str(value).strip() not in ("", "0"):

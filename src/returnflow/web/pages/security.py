@@ -29,6 +29,28 @@ from returnflow.services.staff import StaffUser
 
 log = logging.getLogger("returnflow.web.pages")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+
+
+def readable(value: Any) -> str:
+    """Event data as text people read: ``key: value`` pairs joined by `` · `` (nested values the same way)."""
+    if isinstance(value, dict):
+        return " · ".join(f"{str(k).replace('_', ' ')}: {readable(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple | set):
+        return ", ".join(readable(v) for v in value)
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def plural(count: int, singular: str, plural_form: str = "") -> str:
+    """``1 unit``, ``2 units``."""
+    return f"{count:,} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
+TEMPLATES.env.filters["readable"] = readable
+TEMPLATES.env.filters["plural"] = plural
 SESSION_COOKIE = "rf_staff"
 CSRF_COOKIE = "rf_csrf"
 PORTAL_COOKIE = "rf_portal"
@@ -169,9 +191,22 @@ def issue_csrf_cookie(request: Request, response: Response) -> None:
         set_cookie(request, response, CSRF_COOKIE, request.scope["new_csrf"], max_age=None, same_site="strict")
 
 
+#: Form limits of the page forms. Starlette's default of 1,000 fields is too few for the portal's return
+#: form of a large order (four fields per line; real orders reach ~1,100 lines) or the console's receive
+#: form (five fields and up to four checkboxes per line). Files: the photo inputs; the services refuse
+#: more than their own maximum with a readable message.
+MAX_FORM_FIELDS = 20_000
+MAX_FORM_FILES = 50
+
+
+async def read_form(request: Request):  # type: ignore[no-untyped-def]
+    """The request's form with the page limits (Starlette caches it: the first caller sets the limits)."""
+    return await request.form(max_fields=MAX_FORM_FIELDS, max_files=MAX_FORM_FILES)
+
+
 async def verify_csrf(request: Request) -> None:
     """Dependency for every POST page route: the form's ``csrf_token`` must match (constant time)."""
-    form = await request.form()
+    form = await read_form(request)
     sent = str(form.get("csrf_token") or "")
     data = _session(request)
     expected = [str(data["c"])] if data and data.get("c") else []
