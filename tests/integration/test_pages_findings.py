@@ -231,3 +231,18 @@ def test_approving_from_the_review_queue_issues_the_chosen_label(container: Cont
         assert "label.pdf" in track
         pdf = client.get(f"/returns/track/{_token(rma.number)}/label.pdf")
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_a_return_the_policy_approves_at_once_gets_the_label_the_customer_chose(container: Container) -> None:
+    rma = _authorized(container, shipping_method="label")  # bought yesterday: inside the 30-day window
+    assert (str(rma.status), bool(rma.tracking_code)) == ("label_issued", True)
+    picked_up = svc.get_rma(container.uow, _authorized_second(container).number)
+    assert (str(picked_up.status), picked_up.tracking_code) == ("authorized", None)  # pickup: no label to print
+
+
+def _authorized_second(container: Container):  # type: ignore[no-untyped-def]
+    add_order(container, order_number="100002", placed_at=datetime.now(UTC) - timedelta(days=1))
+    return portal.submit_return(container.uow, order_number="100002", email="ann@example.com",
+                                lines=[svc.RequestedLine(sku="SKU-A", quantity=1, reason="damaged")],
+                                outcome="refund", shipping_method="pickup", policy=container.policy,
+                                pickup_window="08:00-12:00")

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 
 from returnflow.adapters.db import tables as t
 from returnflow.domain import policy as policy_rules
-from returnflow.domain.errors import InvalidInput, NotFound
+from returnflow.domain.errors import DomainError, InvalidInput, NotFound
 from returnflow.domain.orders import LineKind
 from returnflow.domain.policy import ReturnPolicy, Verdict
 from returnflow.domain.returns import ReturnAuthorization
@@ -192,6 +192,11 @@ def submit_return(uow_factory: UowFactory, *, order_number: str, email: str, lin
                 {"rma_id": rma.id, "source": "customer", "content_type": kind, "size_bytes": len(data), "data": data,
                  "uploaded_at": now} for kind, data in checked])
         uow.commit()
+    # A return the policy approved at once gets its label now, like one an agent approves.
+    try:
+        rma = issue_label_if_chosen(uow_factory, rma, actor="system:label")
+    except DomainError:
+        pass  # the return stands; an agent can issue the label from the detail page
     return rma
 
 
