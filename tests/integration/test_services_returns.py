@@ -226,3 +226,19 @@ def test_rma_numbers_are_unique_and_sequential_and_a_refused_request_uses_none(c
                            order_number="100002").number)
     numbers.append(request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-B")).number)
     assert numbers == ["RMA-000001", "RMA-000002", "RMA-000003"]
+
+
+def test_units_that_never_came_back_can_be_returned_again_once_the_rma_is_settled(container: Container) -> None:
+    order = add_order(container, lines=[("SKU-A", 5, "10.00")])
+    (line_id,) = line_ids(order)
+    rma = request(container, svc.RequestedLine(order_line_id=line_id, quantity=3, reason="too small"))
+    svc.issue_label(container.uow, rma.number, actor="staff:t")
+    rma = svc.receive(container.uow, rma.number, quantities={rma.lines[0].id or 0: 2},
+                      return_center_code="RC-UK-01", actor="staff:t")  # complete parcel, one unit short
+    svc.inspect_line(container.uow, rma.number, line_id=rma.lines[0].id or 0, grade="A", actor="staff:t")
+    assert svc.refund(container.uow, rma.number, actor="staff:t").refund_total == D("20.00")  # 2 x 10.00
+    _, returned = svc.find_order(container.uow, order_number="100001", proof=EMAIL)
+    # 5 bought, 2 came back and were refunded: 3 can still be returned (the short unit is the customer's)
+    assert 5 - returned[line_id] == 3
+    again = request(container, svc.RequestedLine(order_line_id=line_id, quantity=3, reason="too small"))
+    assert again.lines[0].quantity == 3

@@ -14,7 +14,7 @@ from returnflow.domain.returns import (
     allowed_actions,
 )
 from returnflow.domain.statuses import AcceptanceStatus as Acc
-from returnflow.domain.statuses import CarrierScan, Resolution
+from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution
 from returnflow.domain.statuses import ReceptionStatus as Rec
 from returnflow.domain.statuses import ReturnStatus as S
 from tests.unit.rma_builders import T0, act, new_rma, rma_in, snapshot
@@ -215,3 +215,14 @@ def test_an_empty_parcel_can_be_closed_but_a_parcel_with_units_cannot() -> None:
     with pytest.raises(IllegalTransition):
         full.close(actor="w", at=T0)
     assert snapshot(full) == before
+
+
+def test_units_arriving_for_a_line_already_inspected_are_refused_and_change_nothing() -> None:
+    rma = rma_in(S.AUTHORIZED)
+    first = rma.lines[0]
+    rma.receive(actor="w", at=T0, quantities={first.id or 0: 1}, return_center_code="RC-UK-01", complete=False)
+    rma.inspect(actor="w", at=T0, line_id=first.id or 0, grade=Grade.A, disposition=Disposition.RESTOCK)
+    before = snapshot(rma)
+    with pytest.raises(InvalidInput, match="already inspected"):
+        rma.receive(actor="w", at=T0, quantities={first.id or 0: 1}, return_center_code="RC-UK-01")
+    assert snapshot(rma) == before

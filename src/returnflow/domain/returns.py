@@ -344,6 +344,11 @@ class ReturnAuthorization:
             line = self.line(line_id)
             if units < 0:
                 raise InvalidInput(f"received quantity for line {line_id} must not be negative, got {units}")
+            if units and line.inspected:
+                # Its grade covers only the units counted before; refunding later units unseen would pay
+                # for goods nobody inspected. They come in as a late parcel (no refund) instead.
+                raise InvalidInput(f"line {line_id} ({line.sku}) was already inspected; record these units "
+                                   "as a late parcel")
             if line.quantity_received + units > line.quantity:
                 raise InvalidInput(f"line {line_id} ({line.sku}) expects {line.quantity - line.quantity_received} "
                                    f"more unit(s), {units} counted")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, cast, func, insert, literal, select, union_all
+from sqlalchemy import bindparam, case, cast, func, insert, literal, Select, select, String, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from returnflow.adapters.db import tables as t
@@ -76,9 +76,10 @@ class Repository:
         return self.session.execute(select(t.customers.c.email).where(t.customers.c.id == customer_id)).scalar()
 
     def returned_quantities(self, order_id: int) -> dict[int, int]:
-        """order line id -> units on RMAs of the order that are not rejected or cancelled."""
+        """order line id -> units on RMAs of the order that are not rejected or cancelled (see
+        :func:`units_taken`: a finished RMA keeps only the units that actually came back)."""
         rows = self.session.execute(
-            select(t.return_lines.c.order_line_id, func.sum(t.return_lines.c.quantity))
+            select(t.return_lines.c.order_line_id, func.sum(units_taken()))
             .join(t.return_authorizations, t.return_authorizations.c.id == t.return_lines.c.rma_id)
             .where(t.return_authorizations.c.order_id == order_id)
             .where(t.return_authorizations.c.status.not_in(VOID_STATUSES))
@@ -201,11 +202,22 @@ class Repository:
 
 
 @functools.cache
+def units_taken() -> Any:
+    """SQL: the units of a return line that count against the order line's returnable quantity.
+
+    While the RMA is open, every unit asked for (it may still arrive); once it is settled or closed, only the
+    units received (a short shipment or an empty parcel gives the missing units back to the customer).
+    """
+    ra, rl = t.return_authorizations.c, t.return_lines.c
+    return case((ra.status.in_((ReturnStatus.SETTLED.value, ReturnStatus.CLOSED.value)), rl.quantity_received),
+                else_=rl.quantity)
+
+
 def _return_request_counts_stmt() -> Any:
     """The statement of ``Repository.return_request_counts``, built once (bound parameters)."""
     ra, rl = t.return_authorizations.c, t.return_lines.c
     returned = (select(literal("line").label("kind"), cast(rl.order_line_id, String).label("key"),
-                       func.sum(rl.quantity).label("n"))
+                       func.sum(units_taken()).label("n"))
                 .join(t.return_authorizations, ra.id == rl.rma_id)
                 .where(ra.order_id == bindparam("order_id")).where(ra.status.not_in(VOID_STATUSES))
                 .group_by(rl.order_line_id))
