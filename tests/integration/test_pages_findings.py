@@ -246,3 +246,21 @@ def _authorized_second(container: Container):  # type: ignore[no-untyped-def]
                                 lines=[svc.RequestedLine(sku="SKU-A", quantity=1, reason="damaged")],
                                 outcome="refund", shipping_method="pickup", policy=container.policy,
                                 pickup_window="08:00-12:00")
+
+
+def test_the_warehouse_can_reject_units_with_a_reason_and_they_are_not_refunded(
+        container: Container, client: TestClient) -> None:
+    rma = _authorized(container)  # 2 units of SKU-A at 10.00
+    token = _login(client, "admin")
+    line_id = rma.lines[0].id
+    form = {"csrf_token": token, f"units_{line_id}": "2", f"grade_{line_id}": "D", f"accept_{line_id}": "no",
+            "return_center_code": "RC-UK-01"}
+    refused = client.post(f"/console/rma/{rma.number}/receive", data=form)
+    assert refused.status_code == 422 and "needs a reason" in refused.text
+    assert str(svc.get_rma(container.uow, rma.number).status) == "authorized"
+    done = client.post(f"/console/rma/{rma.number}/receive", data={**form, f"note_{line_id}": "not our product"})
+    assert done.status_code == 200
+    graded = svc.get_rma(container.uow, rma.number)
+    assert (str(graded.status), str(graded.lines[0].acceptance_status)) == ("inspected", "rejected")
+    # nothing accepted: the refund settles at 0.00
+    assert svc.refund(container.uow, rma.number, actor="staff:t").refund_total == 0

@@ -53,6 +53,7 @@ class LineCount:
     disposition: str | None = None  # None: take the rule table's proposal
     note: str = ""
     checklist: tuple[str, ...] = ()
+    accept: bool = True  # False: the units are kept but not refunded (not as described, not ours...)
 
 
 def receive_and_grade(uow_factory: UowFactory, number: str, *, counts: list[LineCount], return_center_code: str,
@@ -70,6 +71,8 @@ def receive_and_grade(uow_factory: UowFactory, number: str, *, counts: list[Line
         if count.units and count.disposition and count.grade and count.disposition != str(
                 propose_disposition(count.grade)) and not count.note.strip():
             raise InvalidInput(f"line {count.line_id}: overriding the proposed disposition needs a reason")
+        if count.units and not count.accept and not count.note.strip():
+            raise InvalidInput(f"line {count.line_id}: rejecting the units needs a reason in the note")
     rma = svc.receive(uow_factory, number, quantities={c.line_id: c.units for c in counts},
                       return_center_code=return_center_code, actor=actor, complete=True)
     for count in counts:
@@ -77,7 +80,7 @@ def receive_and_grade(uow_factory: UowFactory, number: str, *, counts: list[Line
             note = "; ".join(filter(None, [count.note.strip(),
                                            "checklist: " + ", ".join(count.checklist) if count.checklist else ""]))
             rma = svc.inspect_line(uow_factory, number, line_id=count.line_id, grade=count.grade, actor=actor,
-                                   disposition=count.disposition or None, note=note)
+                                   disposition=count.disposition or None, accept=count.accept, note=note)
     if checked:
         with uow_factory() as uow:
             uow.session.execute(insert(t.return_photos), [

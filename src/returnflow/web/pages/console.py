@@ -82,7 +82,8 @@ async def receive(request: Request, container: ContainerDep, user: ConsoleUser, 
                 line_id=line_id, units=int(text), grade=str(form.get(f"grade_{line_id}") or ""),
                 disposition=str(form.get(f"disposition_{line_id}") or "") or None,
                 note=str(form.get(f"note_{line_id}") or "")[:2000],
-                checklist=tuple(str(v) for v in form.getlist(f"check_{line_id}"))))
+                checklist=tuple(str(v) for v in form.getlist(f"check_{line_id}")),
+                accept=str(form.get(f"accept_{line_id}") or "yes") != "no"))
     photos = [portal.Photo(f.filename or "photo", await f.read(portal.MAX_PHOTO_BYTES + 1))
               for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
     try:
