@@ -244,12 +244,47 @@ def _empty(status: str, m: int, n: int, started: float, *, bound: float = math.n
 def solve_transportation(problem: FacilityProblem, open_centers: np.ndarray) -> tuple[float, np.ndarray] | None:
     """Best splittable assignment for a fixed set of open centers (an LP); None if it cannot serve all volume.
 
-    Returns (fixed + transport cost, (m, n) fractions).
+    Returns (fixed + transport cost, (m, n) fractions). The LP has only the open centers' pairs as columns
+    and is handed to HiGHS as an LP (no integer columns, so no MIP machinery): a local search calls it
+    hundreds of times.
     """
-    fixed = problem.with_options(single_source=False)
-    result = solve_milp(
-        fixed, strengthen=False, open_lower=open_centers, open_upper=open_centers, time_limit=60.0
-    )
-    if result.status != "optimal":
+    m, n = problem.shape
+    opened = np.asarray(open_centers) > 0.5
+    mask = problem.with_options(single_source=False).allowed_mask & opened[:, None]
+    if not mask.any(axis=0).all():
         return None
-    return result.objective, result.assignment
+    centers, regions = np.nonzero(mask)
+    pairs = len(centers)
+    demands = problem.demands
+    capacities = problem.effective_capacities
+    finite = np.isfinite(capacities) & opened
+    capacity_row = np.full(m, -1)
+    capacity_row[finite] = n + np.arange(int(finite.sum()))
+    selected = finite[centers]
+    all_rows = np.concatenate([regions, capacity_row[centers[selected]]]).astype(np.int32)
+    all_cols = np.concatenate([np.arange(pairs), np.flatnonzero(selected)]).astype(np.int64)
+    all_values = np.concatenate([np.ones(pairs), demands[regions[selected]]]).astype(float)
+    order = np.lexsort((all_rows, all_cols))
+    lp = highspy.HighsLp()
+    lp.num_col_ = pairs
+    lp.num_row_ = n + int(finite.sum())
+    lp.col_cost_ = problem.assignment_costs[centers, regions].astype(float)
+    lp.col_lower_ = np.zeros(pairs)
+    lp.col_upper_ = np.ones(pairs)
+    lp.row_lower_ = np.concatenate([np.ones(n), np.full(int(finite.sum()), -math.inf)])
+    lp.row_upper_ = np.concatenate([np.ones(n), capacities[finite].astype(float)])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(np.bincount(all_cols, minlength=pairs))]).astype(np.int32)
+    lp.a_matrix_.index_ = all_rows[order]
+    lp.a_matrix_.value_ = all_values[order]
+    highs = new_highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)
+    highs.passModel(lp)
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    assignment = np.zeros((m, n))
+    assignment[centers, regions] = np.clip(np.asarray(highs.getSolution().col_value), 0.0, 1.0)
+    transport = float(highs.getInfo().objective_function_value)
+    return float(problem.fixed_costs @ opened) + transport, assignment

@@ -172,6 +172,8 @@ def local_search(
         leaving = opened[np.argsort(-values[opened], kind="stable")]
         moves = [(int(a), int(b)) for a in entering for b in leaving]
         moves += [(-1, int(b)) for b in leaving] + [(int(a), -1) for a in entering]
+        # cheapest first by the Lagrangian estimate of the change (v_enter - v_leave)
+        moves.sort(key=lambda move: (values[move[0]] if move[0] >= 0 else 0.0) - (values[move[1]] if move[1] >= 0 else 0.0))
         capacities = problem.effective_capacities
         need = float(problem.demands.sum())
         improved = False
