@@ -394,7 +394,17 @@ def probe_centers(
     if not math.isfinite(value):
         return ProbeResult("open", lower, upper, -math.inf, probes)
     while time.perf_counter() - started < time_limit:
-        y = np.asarray(highs.getSolution().col_value)[:m]
+        solution = highs.getSolution()
+        y = np.asarray(solution.col_value)[:m]
+        # reduced-cost fixing first (LP duality: forcing y_i to its other bound costs at least |d_i|)
+        reduced = np.asarray(solution.col_dual)[:m]
+        free = np.flatnonzero((lower < 0.5) & (upper > 0.5))
+        closing = free[(y[free] < 1e-9) & (value + reduced[free] > threshold)]
+        opening = free[(y[free] > 1 - 1e-9) & (value - reduced[free] > threshold)]
+        upper[closing] = 0.0
+        lower[opening] = 1.0
+        for i in np.concatenate([closing, opening]):
+            set_bounds(i, lower[i], upper[i])
         free = np.flatnonzero((lower < 0.5) & (upper > 0.5))
         free = free[np.argsort(-np.minimum(y[free], 1 - y[free]), kind="stable")]  # fractional ones first
         fixed = 0
