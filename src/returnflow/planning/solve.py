@@ -4,8 +4,9 @@ Two methods:
   * ``plain``: the textbook strong MILP (x_ij <= y_i) handed to HiGHS as is; kept as the benchmark baseline.
   * ``lagrangian`` (default): subgradient optimisation of the Lagrangian bound (lagrangian.py) with primal
     plans from the Lagrangian's open sets (transportation LPs), then Lagrangian reduced-cost fixing of centers
-    and bounding of x_ij, then HiGHS on the reduced strengthened MILP with the incumbent as warm start and
-    cutoff. Every reduction only removes plans that cost more than the incumbent, so optimality is preserved.
+    and bounding of x_ij, then LP probing of the centers left free (milp.probe_centers), then HiGHS on the
+    reduced strengthened MILP with the incumbent as warm start and cutoff. Every reduction only removes plans
+    that cost more than the incumbent (probing: more than limit * (1 - 5e-10)), so optimality is preserved.
     The Lagrangian is used for the splittable capacitated form; other forms go straight to the strengthened
     MILP.
 """
