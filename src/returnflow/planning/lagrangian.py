@@ -41,30 +41,42 @@ class LagrangianState:
 
 
 def knapsacks(problem: FacilityProblem, multipliers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-center continuous knapsacks at lambda: (values v (m,), x (m, n), reduced costs r (m, n))."""
+    """Per-center continuous knapsacks at lambda: (values v (m,), x (m, n), reduced costs r (m, n)).
+
+    Only pairs with c_ij - lambda_j < 0 can enter a knapsack (typically a tenth of them), so the greedy
+    (best ratio first) runs on those entries alone: one sort by (center, ratio) instead of m row sorts.
+    """
+    m, n = problem.shape
     costs = problem.assignment_costs - multipliers[None, :]
-    costs = np.where(problem.allowed_mask, costs, math.inf)
+    masked = problem.allowed is not None or bool(problem.must_close) or problem.single_source
+    if masked:
+        costs = np.where(problem.allowed_mask, costs, math.inf)
     demands = problem.demands
     capacities = problem.effective_capacities
-    ratio = np.where(costs < 0, costs / demands[None, :], math.inf)
-    order = np.argsort(ratio, axis=1, kind="stable")
-    sorted_demands = demands[order]
-    before = np.cumsum(sorted_demands, axis=1) - sorted_demands
-    fraction = np.clip((capacities[:, None] - before) / sorted_demands, 0.0, 1.0)
-    sorted_ratio = np.take_along_axis(ratio, order, axis=1)
-    fraction = np.where(sorted_ratio < 0, fraction, 0.0)
-    assignment = np.zeros_like(fraction)
-    np.put_along_axis(assignment, order, fraction, axis=1)
-    finite_costs = np.where(np.isfinite(costs), costs, 0.0)
-    values = problem.fixed_costs + np.sum(finite_costs * assignment, axis=1)
+    flat = np.flatnonzero(costs < 0)
+    rows = flat // n
+    item_costs = costs.ravel()[flat]
+    item_demands = demands[flat % n]
+    ratio = item_costs / item_demands
+    order = np.lexsort((ratio, rows))
+    flat, rows, item_costs, item_demands, ratio = flat[order], rows[order], item_costs[order], item_demands[order], ratio[order]
+    counts = np.bincount(rows, minlength=m)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    cumulative = np.cumsum(item_demands)
+    offset = np.concatenate([[0.0], cumulative])[starts]
+    before = cumulative - item_demands - offset[rows]
+    fraction = np.clip((capacities[rows] - before) / item_demands, 0.0, 1.0)
+    assignment = np.zeros((m, n))
+    assignment.ravel()[flat] = fraction
+    values = problem.fixed_costs + np.bincount(rows, weights=item_costs * fraction, minlength=m)
     # knapsack dual price: minus the ratio of the first negative item not taken in full
-    partial = (fraction < 1.0) & (sorted_ratio < 0)
-    has_partial = partial.any(axis=1)
-    first = np.argmax(partial, axis=1)
-    price = np.where(has_partial, -sorted_ratio[np.arange(len(first)), first], 0.0)
-    reduced = costs + price[:, None] * demands[None, :]
-    reduced = np.where(np.isfinite(reduced), np.maximum(reduced, 0.0), math.inf)
-    reduced = np.where(assignment > 0, 0.0, reduced)
+    partial = np.flatnonzero(fraction < 1.0)
+    price = np.zeros(m)
+    if len(partial):
+        centers, first = np.unique(rows[partial], return_index=True)
+        price[centers] = -ratio[partial[first]]
+    reduced = np.maximum(costs + price[:, None] * demands[None, :], 0.0)  # inf stays inf (pairs not allowed)
+    reduced[assignment > 0] = 0.0
     return values, assignment, reduced
 
 

@@ -49,6 +49,7 @@ def solve_milp(
     open_count: tuple[int, int] | None = None,
     verbose: bool = False,
     highs_options: dict[str, object] | None = None,
+    link_rows: np.ndarray | None = None,
 ) -> MilpResult:
     """Solve the (restricted) problem as a MILP with HiGHS.
 
@@ -63,104 +64,20 @@ def solve_milp(
         cutoff: only solutions with objective <= cutoff are of interest ("cutoff" status if none).
         open_count: (fewest, most) centers open, a range proven by the Lagrangian count bounds.
         highs_options: further HiGHS options by name (e.g. ``{"mip_heuristic_effort": 0.0}``).
+        link_rows: (m, n) bool, the pairs that get a linking row x_ij <= u_ij y_i (default: all). A pair
+            without one keeps the column bound x_ij <= u_ij; in a capacitated problem the capacity row still
+            forces x_ij = 0 when y_i = 0, so the MILP is unchanged and only its LP relaxation is weaker.
 
     Returns:
         MilpResult with bound = HiGHS' dual bound (the MIP's proven lower bound).
     """
     started = time.perf_counter()
+    built = _build(problem, strengthen=strengthen, open_lower=open_lower, open_upper=open_upper,
+                   link_bounds=link_bounds, open_count=open_count, link_rows=link_rows)
     m, n = problem.shape
-    demands = problem.demands
-    capacities = problem.effective_capacities
-    y_lower = np.zeros(m)
-    y_upper = np.ones(m)
-    y_lower[list(problem.must_open)] = 1
-    if open_lower is not None:
-        y_lower = np.maximum(y_lower, open_lower)
-    if open_upper is not None:
-        y_upper = np.minimum(y_upper, open_upper)
-    mask = problem.allowed_mask & (y_upper[:, None] > 0.5)
-    if not mask.any(axis=0).all():
+    if built is None:
         return _empty("infeasible", m, n, started)
-    centers, regions = np.nonzero(mask)
-    pairs = len(centers)
-    link = np.ones(pairs)
-    if strengthen and problem.capacitated:
-        link = np.minimum(link, capacities[centers] / demands[regions])
-    if link_bounds is not None:
-        link = np.minimum(link, link_bounds[centers, regions])
-    x_columns = m + np.arange(pairs)
-
-    rows, cols, values = [], [], []
-    row_lower, row_upper = [], []
-    # demand rows: sum_i x_ij = 1
-    rows.append(regions)
-    cols.append(x_columns)
-    values.append(np.ones(pairs))
-    row_lower += [1.0] * n
-    row_upper += [1.0] * n
-    next_row = n
-    finite = np.isfinite(capacities)
-    if problem.capacitated and finite.any():
-        capacity_row = np.full(m, -1)
-        capacity_row[finite] = next_row + np.arange(finite.sum())
-        selected = finite[centers]
-        rows.append(capacity_row[centers[selected]])
-        cols.append(x_columns[selected])
-        values.append(demands[regions[selected]])
-        rows.append(capacity_row[finite])
-        cols.append(np.flatnonzero(finite))
-        values.append(-capacities[finite])
-        row_lower += [-math.inf] * int(finite.sum())
-        row_upper += [0.0] * int(finite.sum())
-        next_row += int(finite.sum())
-    # linking rows x_ij - u_ij y_i <= 0, needed unless y_i is fixed open (then x_ij <= u_ij is a bound)
-    needs_row = y_lower[centers] < 0.5
-    linked = np.flatnonzero(needs_row)
-    link_rows = next_row + np.arange(len(linked))
-    rows += [link_rows, link_rows]
-    cols += [x_columns[linked], centers[linked]]
-    values += [np.ones(len(linked)), -link[linked]]
-    row_lower += [-math.inf] * len(linked)
-    row_upper += [0.0] * len(linked)
-    next_row += len(linked)
-    if strengthen and problem.capacitated and finite.all():
-        rows.append(np.full(m, next_row))
-        cols.append(np.arange(m))
-        values.append(capacities.astype(float))
-        row_lower.append(float(demands.sum()))
-        row_upper.append(math.inf)
-        next_row += 1
-    if problem.max_open is not None or open_count is not None:
-        rows.append(np.full(m, next_row))
-        cols.append(np.arange(m))
-        values.append(np.ones(m))
-        row_lower.append(-math.inf if open_count is None else float(open_count[0]))
-        upper_count = problem.max_open if open_count is None else open_count[1]
-        if problem.max_open is not None:
-            upper_count = min(upper_count, problem.max_open)
-        row_upper.append(float(upper_count))
-        next_row += 1
-
-    all_rows = np.concatenate(rows).astype(np.int32)
-    all_cols = np.concatenate(cols).astype(np.int64)
-    all_values = np.concatenate(values).astype(float)
-    order = np.lexsort((all_rows, all_cols))
-    num_cols = m + pairs
-    lp = highspy.HighsLp()
-    lp.num_col_ = num_cols
-    lp.num_row_ = next_row
-    lp.col_cost_ = np.concatenate([problem.fixed_costs, problem.assignment_costs[centers, regions]])
-    lp.col_lower_ = np.concatenate([y_lower, np.zeros(pairs)])
-    lp.col_upper_ = np.concatenate([y_upper, np.where(needs_row, 1.0, link)])
-    lp.row_lower_ = np.asarray(row_lower)
-    lp.row_upper_ = np.asarray(row_upper)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(np.bincount(all_cols, minlength=num_cols))]).astype(np.int32)
-    lp.a_matrix_.index_ = all_rows[order]
-    lp.a_matrix_.value_ = all_values[order]
-    integer = highspy.HighsVarType.kInteger
-    continuous = highspy.HighsVarType.kContinuous
-    lp.integrality_ = [integer] * m + [integer if problem.single_source else continuous] * pairs
+    lp, centers, regions = built
 
     highs = new_highs()
     highs.setOptionValue("output_flag", verbose)
@@ -244,12 +161,274 @@ def _empty(status: str, m: int, n: int, started: float, *, bound: float = math.n
 def solve_transportation(problem: FacilityProblem, open_centers: np.ndarray) -> tuple[float, np.ndarray] | None:
     """Best splittable assignment for a fixed set of open centers (an LP); None if it cannot serve all volume.
 
-    Returns (fixed + transport cost, (m, n) fractions).
+    Returns (fixed + transport cost, (m, n) fractions). The LP has only the open centers' pairs as columns
+    and is handed to HiGHS as an LP (no integer columns, so no MIP machinery): a local search calls it
+    hundreds of times.
     """
-    fixed = problem.with_options(single_source=False)
-    result = solve_milp(
-        fixed, strengthen=False, open_lower=open_centers, open_upper=open_centers, time_limit=60.0
-    )
-    if result.status != "optimal":
+    m, n = problem.shape
+    opened = np.asarray(open_centers) > 0.5
+    mask = problem.with_options(single_source=False).allowed_mask & opened[:, None]
+    if not mask.any(axis=0).all():
         return None
-    return result.objective, result.assignment
+    centers, regions = np.nonzero(mask)
+    pairs = len(centers)
+    demands = problem.demands
+    capacities = problem.effective_capacities
+    finite = np.isfinite(capacities) & opened
+    capacity_row = np.full(m, -1)
+    capacity_row[finite] = n + np.arange(int(finite.sum()))
+    selected = finite[centers]
+    all_rows = np.concatenate([regions, capacity_row[centers[selected]]]).astype(np.int32)
+    all_cols = np.concatenate([np.arange(pairs), np.flatnonzero(selected)]).astype(np.int64)
+    all_values = np.concatenate([np.ones(pairs), demands[regions[selected]]]).astype(float)
+    order = np.lexsort((all_rows, all_cols))
+    lp = highspy.HighsLp()
+    lp.num_col_ = pairs
+    lp.num_row_ = n + int(finite.sum())
+    lp.col_cost_ = problem.assignment_costs[centers, regions].astype(float)
+    lp.col_lower_ = np.zeros(pairs)
+    lp.col_upper_ = np.ones(pairs)
+    lp.row_lower_ = np.concatenate([np.ones(n), np.full(int(finite.sum()), -math.inf)])
+    lp.row_upper_ = np.concatenate([np.ones(n), capacities[finite].astype(float)])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(np.bincount(all_cols, minlength=pairs))]).astype(np.int32)
+    lp.a_matrix_.index_ = all_rows[order]
+    lp.a_matrix_.value_ = all_values[order]
+    highs = new_highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)
+    highs.passModel(lp)
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    assignment = np.zeros((m, n))
+    assignment[centers, regions] = np.clip(np.asarray(highs.getSolution().col_value), 0.0, 1.0)
+    transport = float(highs.getInfo().objective_function_value)
+    return float(problem.fixed_costs @ opened) + transport, assignment
+
+
+def _build(
+    problem: FacilityProblem,
+    *,
+    strengthen: bool,
+    open_lower: np.ndarray | None,
+    open_upper: np.ndarray | None,
+    link_bounds: np.ndarray | None,
+    open_count: tuple[int, int] | None,
+    link_rows: np.ndarray | None,
+) -> tuple[highspy.HighsLp, np.ndarray, np.ndarray] | None:
+    """The (restricted) MILP as a HighsLp with its (center, region) pair columns; None if no plan fits."""
+    m, n = problem.shape
+    demands = problem.demands
+    capacities = problem.effective_capacities
+    y_lower = np.zeros(m)
+    y_upper = np.ones(m)
+    y_lower[list(problem.must_open)] = 1
+    if open_lower is not None:
+        y_lower = np.maximum(y_lower, open_lower)
+    if open_upper is not None:
+        y_upper = np.minimum(y_upper, open_upper)
+    mask = problem.allowed_mask & (y_upper[:, None] > 0.5)
+    if not mask.any(axis=0).all():
+        return None
+    centers, regions = np.nonzero(mask)
+    pairs = len(centers)
+    link = np.ones(pairs)
+    if strengthen and problem.capacitated:
+        link = np.minimum(link, capacities[centers] / demands[regions])
+    if link_bounds is not None:
+        link = np.minimum(link, link_bounds[centers, regions])
+    x_columns = m + np.arange(pairs)
+
+    rows, cols, values = [], [], []
+    row_lower, row_upper = [], []
+    # demand rows: sum_i x_ij = 1
+    rows.append(regions)
+    cols.append(x_columns)
+    values.append(np.ones(pairs))
+    row_lower += [1.0] * n
+    row_upper += [1.0] * n
+    next_row = n
+    finite = np.isfinite(capacities)
+    if problem.capacitated and finite.any():
+        capacity_row = np.full(m, -1)
+        capacity_row[finite] = next_row + np.arange(finite.sum())
+        selected = finite[centers]
+        rows.append(capacity_row[centers[selected]])
+        cols.append(x_columns[selected])
+        values.append(demands[regions[selected]])
+        rows.append(capacity_row[finite])
+        cols.append(np.flatnonzero(finite))
+        values.append(-capacities[finite])
+        row_lower += [-math.inf] * int(finite.sum())
+        row_upper += [0.0] * int(finite.sum())
+        next_row += int(finite.sum())
+    # linking rows x_ij - u_ij y_i <= 0, needed unless y_i is fixed open (then x_ij <= u_ij is a bound)
+    needs_row = y_lower[centers] < 0.5
+    if link_rows is not None and problem.capacitated:
+        needs_row &= link_rows[centers, regions] | ~np.isfinite(capacities[centers])
+    linked = np.flatnonzero(needs_row)
+    link_rows = next_row + np.arange(len(linked))
+    rows += [link_rows, link_rows]
+    cols += [x_columns[linked], centers[linked]]
+    values += [np.ones(len(linked)), -link[linked]]
+    row_lower += [-math.inf] * len(linked)
+    row_upper += [0.0] * len(linked)
+    next_row += len(linked)
+    if strengthen and problem.capacitated and finite.all():
+        rows.append(np.full(m, next_row))
+        cols.append(np.arange(m))
+        values.append(capacities.astype(float))
+        row_lower.append(float(demands.sum()))
+        row_upper.append(math.inf)
+        next_row += 1
+    if problem.max_open is not None or open_count is not None:
+        rows.append(np.full(m, next_row))
+        cols.append(np.arange(m))
+        values.append(np.ones(m))
+        row_lower.append(-math.inf if open_count is None else float(open_count[0]))
+        upper_count = problem.max_open if open_count is None else open_count[1]
+        if problem.max_open is not None:
+            upper_count = min(upper_count, problem.max_open)
+        row_upper.append(float(upper_count))
+        next_row += 1
+
+    all_rows = np.concatenate(rows).astype(np.int32)
+    all_cols = np.concatenate(cols).astype(np.int64)
+    all_values = np.concatenate(values).astype(float)
+    order = np.lexsort((all_rows, all_cols))
+    num_cols = m + pairs
+    lp = highspy.HighsLp()
+    lp.num_col_ = num_cols
+    lp.num_row_ = next_row
+    lp.col_cost_ = np.concatenate([problem.fixed_costs, problem.assignment_costs[centers, regions]])
+    lp.col_lower_ = np.concatenate([y_lower, np.zeros(pairs)])
+    lp.col_upper_ = np.concatenate([y_upper, np.where(needs_row, 1.0, link)])
+    lp.row_lower_ = np.asarray(row_lower)
+    lp.row_upper_ = np.asarray(row_upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(np.bincount(all_cols, minlength=num_cols))]).astype(np.int32)
+    lp.a_matrix_.index_ = all_rows[order]
+    lp.a_matrix_.value_ = all_values[order]
+    integer = highspy.HighsVarType.kInteger
+    continuous = highspy.HighsVarType.kContinuous
+    lp.integrality_ = [integer] * m + [integer if problem.single_source else continuous] * pairs
+    return lp, centers, regions
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Outcome of :func:`probe_centers`: status "cutoff" (no plan costs less than the limit) or "open";
+    the tightened (lower, upper) bounds on y; the LP bound at the end; LP solves done."""
+
+    status: str
+    open_lower: np.ndarray
+    open_upper: np.ndarray
+    bound: float
+    probes: int
+
+
+def probe_centers(
+    problem: FacilityProblem,
+    limit: float,
+    *,
+    open_lower: np.ndarray,
+    open_upper: np.ndarray,
+    link_bounds: np.ndarray | None = None,
+    open_count: tuple[int, int] | None = None,
+    time_limit: float = 30.0,
+    tolerance: float = 1e-9,
+) -> ProbeResult:
+    """Fix centers by LP probing against ``limit`` (the cost of a plan in hand).
+
+    Solves the LP relaxation of the strengthened (restricted) model once, then for each free center forces it
+    to the side it does not take in the LP (open when y_i < 1, closed when y_i > 0) and re-solves warm (dual
+    simplex from the last basis). If that LP costs more than limit * (1 - tolerance), no plan cheaper than
+    the limit has the center on that side, so it is fixed to the other side. Passes repeat while centers get
+    fixed. Status "cutoff" when the LP itself exceeds the limit: then no plan is cheaper than the limit (beyond
+    the relative tolerance). The same proof HiGHS gets from strong branching at its root, without its cut
+    rounds, and the fixings carry over to the MILP.
+    """
+    started = time.perf_counter()
+    m, _ = problem.shape
+    lower = np.asarray(open_lower, float).copy()
+    upper = np.asarray(open_upper, float).copy()
+    lower[list(problem.must_open)] = 1.0
+    threshold = limit - tolerance * max(1.0, abs(limit))
+    built = _build(problem, strengthen=True, open_lower=lower, open_upper=upper, link_bounds=link_bounds,
+                   open_count=open_count, link_rows=None)
+    if built is None:
+        return ProbeResult("cutoff", lower, upper, math.inf, 0)
+    lp = built[0]
+    lp.integrality_ = []
+    highs = new_highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)
+    highs.setOptionValue("presolve", "off")
+    highs.setOptionValue("solver", "simplex")
+    highs.setOptionValue("simplex_strategy", 1)  # dual: its objective only grows, so it can stop at the limit
+    highs.setOptionValue("objective_bound", float(threshold))
+    highs.passModel(lp)
+    probes = 0
+
+    def solve() -> float:
+        nonlocal probes
+        probes += 1
+        # HiGHS' time limit counts from the object's creation, not from this run
+        remaining = time_limit - (time.perf_counter() - started)
+        highs.setOptionValue("time_limit", highs.getRunTime() + max(0.1, remaining))
+        highs.run()
+        status = highs.getModelStatus()
+        if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kObjectiveBound):
+            return math.inf  # (dual simplex stopped once its dual objective passed the limit)
+        if status != highspy.HighsModelStatus.kOptimal:
+            return math.nan  # time limit: nothing learnt
+        return float(highs.getInfo().objective_function_value)
+
+    def set_bounds(i: int, low: float, high: float) -> None:
+        highs.changeColBounds(int(i), float(low), float(high))
+
+    value = solve()
+    if value > threshold:
+        return ProbeResult("cutoff", lower, upper, value, probes)
+    if not math.isfinite(value):
+        return ProbeResult("open", lower, upper, -math.inf, probes)
+    while time.perf_counter() - started < time_limit:
+        solution = highs.getSolution()
+        y = np.asarray(solution.col_value)[:m]
+        # reduced-cost fixing first (LP duality: forcing y_i to its other bound costs at least |d_i|)
+        reduced = np.asarray(solution.col_dual)[:m]
+        free = np.flatnonzero((lower < 0.5) & (upper > 0.5))
+        closing = free[(y[free] < 1e-9) & (value + reduced[free] > threshold)]
+        opening = free[(y[free] > 1 - 1e-9) & (value - reduced[free] > threshold)]
+        upper[closing] = 0.0
+        lower[opening] = 1.0
+        for i in np.concatenate([closing, opening]):
+            set_bounds(i, lower[i], upper[i])
+        free = np.flatnonzero((lower < 0.5) & (upper > 0.5))
+        free = free[np.argsort(-np.minimum(y[free], 1 - y[free]), kind="stable")]  # fractional ones first
+        fixed = 0
+        for i in free:
+            for side in ((1.0, 1.0), (0.0, 0.0)):
+                if time.perf_counter() - started >= time_limit:
+                    break
+                if (side[0] == 1.0 and y[i] > 1 - 1e-6) or (side[0] == 0.0 and y[i] < 1e-6):
+                    continue  # the LP already takes this side
+                if lower[i] > 0.5 or upper[i] < 0.5:
+                    break  # fixed by the other side's probe
+                set_bounds(i, *side)
+                probe = solve()
+                set_bounds(i, lower[i], upper[i])
+                if probe > threshold:  # math.inf (infeasible) included; nan compares False
+                    if side[0] == 1.0:
+                        upper[i] = 0.0
+                    else:
+                        lower[i] = 1.0
+                    set_bounds(i, lower[i], upper[i])
+                    fixed += 1
+        value = solve()
+        if value > threshold:
+            return ProbeResult("cutoff", lower, upper, value, probes)
+        if not fixed or not math.isfinite(value):
+            break
+    return ProbeResult("open", lower, upper, value if math.isfinite(value) else -math.inf, probes)

@@ -4,8 +4,9 @@ Two methods:
   * ``plain``: the textbook strong MILP (x_ij <= y_i) handed to HiGHS as is; kept as the benchmark baseline.
   * ``lagrangian`` (default): subgradient optimisation of the Lagrangian bound (lagrangian.py) with primal
     plans from the Lagrangian's open sets (transportation LPs), then Lagrangian reduced-cost fixing of centers
-    and bounding of x_ij, then HiGHS on the reduced strengthened MILP with the incumbent as warm start and
-    cutoff. Every reduction only removes plans that cost more than the incumbent, so optimality is preserved.
+    and bounding of x_ij, then LP probing of the centers left free (milp.probe_centers), then HiGHS on the
+    reduced strengthened MILP with the incumbent as warm start and cutoff. Every reduction only removes plans
+    that cost more than the incumbent (probing: more than limit * (1 - 5e-10)), so optimality is preserved.
     The Lagrangian is used for the splittable capacitated form; other forms go straight to the strengthened
     MILP.
 """
@@ -18,7 +19,7 @@ import time
 import numpy as np
 
 from returnflow.planning import lagrangian
-from returnflow.planning.milp import MilpResult, solve_milp, solve_transportation
+from returnflow.planning.milp import MilpResult, probe_centers, solve_milp, solve_transportation
 from returnflow.planning.problem import FacilityProblem, NetworkPlan
 
 
@@ -85,6 +86,28 @@ def plan_network(
             continue
         fixed_lower, fixed_upper = lagrangian.fix_centers(problem, state, limit, lower=lower, upper=upper, counts=counts)
         fixed_state = lagrangian.evaluate(problem, state.multipliers, lower=fixed_lower, upper=fixed_upper, counts=counts)
+        links = lagrangian.link_bounds(fixed_state, limit)
+        # LP probing of the centers left free; every fixing (and a "cutoff") holds for plans costing less than
+        # proven = limit * (1 - PROBE_TOLERANCE), which is within the final optimality tolerance
+        free_before = int(fixed_upper.sum() - fixed_lower.sum())
+        probe = probe_centers(
+            problem, limit, open_lower=fixed_lower, open_upper=fixed_upper, link_bounds=links, open_count=counts,
+            time_limit=PROBE_SHARE * remaining, tolerance=PROBE_TOLERANCE,
+        )
+        proven = limit - PROBE_TOLERANCE * max(1.0, abs(limit))
+        notes.append(
+            f"limit {limit:.3f}: LP probing of {free_before} free centers: {probe.status}, "
+            f"{int(probe.open_upper.sum() - probe.open_lower.sum())} left free after {probe.probes} LPs, "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        if probe.status == "cutoff":
+            bound = max(bound, proven)  # no plan costs less than the limit (within the tolerance)
+            continue
+        fixed_lower, fixed_upper = probe.open_lower, probe.open_upper
+        remaining = time_limit - (time.perf_counter() - started)
+        if remaining <= 0.5:
+            bound = max(bound, min(proven, probe.bound))
+            break
         start = None
         if best is not None and np.all(best[1] >= fixed_lower) and np.all(best[1] <= fixed_upper):
             start = (best[1], best[2])
@@ -95,7 +118,7 @@ def plan_network(
             threads=threads,
             open_lower=fixed_lower,
             open_upper=fixed_upper,
-            link_bounds=lagrangian.link_bounds(fixed_state, limit),
+            link_bounds=links,
             start=start,
             open_count=counts,
             highs_options=PROOF_OPTIONS
@@ -115,9 +138,9 @@ def plan_network(
             final = MilpResult("optimal", result.objective, result.objective, result.open_centers, result.assignment, 0.0)
             return _plan(problem, final, max(bound, result.bound), started, "lagrangian+milp", notes)
         if result.status in ("optimal", "infeasible", "cutoff"):
-            bound = max(bound, limit)  # no plan costs <= limit
+            bound = max(bound, proven)  # no plan costs less than the limit (the probing's tolerance)
             continue
-        bound = max(bound, min(limit, result.bound))  # time limit inside the reduced MILP
+        bound = max(bound, min(proven, result.bound))  # time limit inside the reduced MILP
         break
     if best is None:
         return _plan(problem, MilpResult("time limit", math.nan, bound, np.zeros(m), np.zeros(problem.shape), 0.0), bound, started, "lagrangian+milp", notes)
@@ -125,6 +148,13 @@ def plan_network(
     final = MilpResult(status, best[0], bound, best[1], best[2], 0.0)
     return _plan(problem, final, min(bound, best[0]), started, "lagrangian+milp", notes)
 
+
+PROBE_SHARE = 0.7
+"""Share of the time left that LP probing may use before the reduced MILP gets the rest."""
+
+PROBE_TOLERANCE = 5e-10
+"""Relative tolerance of the probing: fixings hold for plans costing less than limit * (1 - PROBE_TOLERANCE),
+half the final optimality tolerance (1e-9)."""
 
 DIRECT_PROOF_GAP = 1e-2
 """When the heuristic plan is within this relative gap of the Lagrangian bound, it is proven directly."""
@@ -172,6 +202,8 @@ def local_search(
         leaving = opened[np.argsort(-values[opened], kind="stable")]
         moves = [(int(a), int(b)) for a in entering for b in leaving]
         moves += [(-1, int(b)) for b in leaving] + [(int(a), -1) for a in entering]
+        # cheapest first by the Lagrangian estimate of the change (v_enter - v_leave)
+        moves.sort(key=lambda move: (values[move[0]] if move[0] >= 0 else 0.0) - (values[move[1]] if move[1] >= 0 else 0.0))
         capacities = problem.effective_capacities
         need = float(problem.demands.sum())
         improved = False
