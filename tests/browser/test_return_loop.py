@@ -78,7 +78,9 @@ def test_customer_return_of_a_real_order_goes_through_review_receipt_and_refund(
     # -- warehouse: keyboard only ------------------------------------------------------------------
     wh_context, wh = _sign_in(browser, server, "warehouse")
     assert wh.url.endswith("/console")
-    wh.keyboard.type(rma_number)  # the scan field has the focus, as with a keyboard-wedge scanner
+    # the scan field takes the focus by itself (autofocus), as a keyboard-wedge scanner needs; wait for it
+    wh.wait_for_function("document.activeElement && document.activeElement.id === 'code'")
+    wh.keyboard.type(rma_number)
     wh.keyboard.press("Enter")
     wh.wait_for_url(re.compile(rf"/console/rma/{rma_number}$"))
     assert wh.evaluate("document.activeElement.id") == f"units_{wh.locator('select.grade').first.get_attribute('data-line')}"

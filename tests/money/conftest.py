@@ -6,6 +6,7 @@ PostgreSQL: ``RETURNFLOW_TEST_POSTGRES_URL`` (default the money branch's own dat
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,10 +20,10 @@ from returnflow.adapters.db.engine import make_engine, make_session_factory
 from returnflow.adapters.db.tables import metadata
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 
-#: Same convention as tests/conftest.py: the variable names the server; these tests use the database
-#: ``returnflow_money`` on it (created when missing) and empty their tables before each test.
+#: Same convention as tests/conftest.py: the variable names the server; these tests create their own
+#: throw-away database on it per test session (two runs at once never share one), dropped at the end.
 SERVER_URL = os.environ.get("RETURNFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
-DATABASE = "returnflow_money"
+DATABASE = f"returnflow_money_{uuid.uuid4().hex[:10]}"
 
 
 def _postgres_url() -> str:
@@ -53,6 +54,10 @@ def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Eng
     yield {"sqlite": sqlite, "postgresql": postgres}
     sqlite.dispose()
     postgres.dispose()
+    admin = create_engine(make_url(SERVER_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _empty(engine: Engine) -> None:
