@@ -119,13 +119,19 @@ def customer_facts(repo: MoneyRepository, policy: ReturnPolicy, customer_id: str
 
 
 def requested_units(order: Order, lines: Sequence[DraftLine], returned: dict[int, int]) -> list[RequestedUnits]:
-    """Match draft lines to order lines. Raises ``InvalidInput`` for an unknown line or quantity < 1."""
+    """Match draft lines to order lines. Raises ``InvalidInput`` for an unknown line, a line named
+    twice (its units would be counted against what was bought once each) or quantity < 1."""
     by_id: dict[int, OrderLine] = {line.id or 0: line for line in order.lines}
     items = []
+    seen: set[int] = set()
     for draft in lines:
         line = by_id.get(draft.order_line_id)
         if line is None:
             raise InvalidInput(f"order {order.order_number} has no line {draft.order_line_id}")
+        if draft.order_line_id in seen:
+            raise InvalidInput(f"order line {draft.order_line_id} is named more than once; "
+                               "give its units on one line")
+        seen.add(draft.order_line_id)
         if draft.quantity < 1:
             raise InvalidInput(f"quantity must be at least 1, got {draft.quantity}")
         items.append(RequestedUnits(line=line, units=draft.quantity, units_before=returned.get(line.id or 0, 0),

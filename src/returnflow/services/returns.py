@@ -106,6 +106,7 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
             recent_since=at - timedelta(days=policy.review_repeat_days), day_start=day_start(at))
         by_id = {line.id: line for line in order.lines}
         rma_lines, asked = [], []
+        seen: set[int] = set()
         for requested in lines:
             if requested.quantity is None or requested.quantity < 1:
                 raise InvalidInput(f"quantity must be at least 1, got {requested.quantity}")
@@ -121,6 +122,10 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
             if line is None:
                 raise InvalidInput(f"order {order.order_number} has no line "
                                    f"{requested.order_line_id if requested.order_line_id is not None else requested.sku}")
+            if (line.id or 0) in seen:
+                raise InvalidInput(f"order line {line.id} ({line.sku}) is named more than once; "
+                                   "give its units on one line")
+            seen.add(line.id or 0)
             if not requested.reason or not requested.reason.strip():
                 raise InvalidInput(f"a return reason is required for {line.sku}")
             already = returned.get(line.id or 0, 0)

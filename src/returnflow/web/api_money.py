@@ -2,7 +2,8 @@
 exchanges and claims. Handlers validate, call one service, and shape the answer; amounts are strings.
 
 Every request that moves money needs an ``Idempotency-Key`` header: a retried or double-submitted
-request returns the first result (``"replayed": true``); the same key with another body is a 409.
+request gets the first answer again (header ``Idempotent-Replayed: true``); the same key with another body is
+a 422 (``web/middleware.py``, docs/policy.md).
 """
 
 from __future__ import annotations
