@@ -99,6 +99,13 @@ class MoneyRepository:
                      .scalars()), Decimal(0))
         return units, money
 
+    def exchanged_units(self, rma_id: int) -> dict[int, int]:
+        """Return line id -> units of the RMA given in exchange (every exchange but a cancelled one)."""
+        x = t.exchanges.c
+        rows = self.session.execute(select(x.return_line_id, func.sum(x.quantity)).where(x.rma_id == rma_id)
+                                    .where(x.status != "cancelled").group_by(x.return_line_id))
+        return {int(k): int(v) for k, v in rows}
+
     def add_refund(self, **values: Any) -> int:
         return int(self.session.execute(insert(t.refunds).values(**values)).inserted_primary_key[0])
 
