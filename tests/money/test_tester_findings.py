@@ -168,3 +168,150 @@ def test_a_draft_or_a_return_naming_a_line_twice_is_refused(uow_factory) -> None
                                lines=[returns.RequestedLine(quantity=1, reason="size", order_line_id=o.lines[0].id),
                                       returns.RequestedLine(quantity=1, reason="size", sku="SKU-1")])
     assert snapshot(uow_factory) == before
+
+
+# -- over HTTP: claims (3, 5), the draft preview (6), the active policy (7) -------------------------
+ADMIN = {"X-API-Key": "rf_test_admin"}
+TEXT = {**ADMIN, "Content-Type": "text/plain"}
+CLAIMS_POLICY = ('version = "claims-1"\n'
+                 '[[reasons]]\ncode = "damaged"\nlabel = "Arrived damaged"\nphoto_required = true\nfree_return = true\n'
+                 '[[reasons]]\ncode = "missing"\nlabel = "Never arrived"\n'
+                 '[[reasons]]\ncode = "size"\nlabel = "Does not fit"\n')
+
+
+@pytest.fixture
+def client(engine, uow_factory):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from returnflow.bootstrap import Container, Settings
+    from returnflow.services import access
+    from returnflow.web import api_money
+    from returnflow.web.app import create_app
+
+    container = Container(Settings(database_url=engine.url.render_as_string(hide_password=False)))
+    with uow_factory() as uow:
+        access.create_api_key(uow, name="admin", scopes=["admin"], key="rf_test_admin")
+        uow.commit()
+    app = create_app(container)
+    app.include_router(api_money.router)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def recent_order(uow_factory, *lines, payments=(), days_ago: int = 3):  # type: ignore[no-untyped-def]
+    draft = order(*lines)
+    draft.placed_at = datetime.now(UTC) - timedelta(days=days_ago)  # requests are dated now: inside the window
+    return store_order(uow_factory, draft, payments)
+
+
+def test_a_public_claims_photo_count_is_not_trusted_and_a_reviewed_claim_is_settled_with_its_remedy(
+        client, uow_factory) -> None:  # type: ignore[no-untyped-def]
+    assert client.put("/api/v1/policy", content=CLAIMS_POLICY, headers=TEXT).status_code == 200
+    o = recent_order(uow_factory, line(1, "30.00", 2), payments=[("card", "60.00")])
+    body = {"order_number": o.order_number, "email": o.customer_email, "lines": {str(o.lines[0].id): 1},
+            "kind": "damaged", "remedy": "refund", "photos": 3}
+    # A customer says "3 photos" but cannot upload any: the photo check counts 0 -> review, no money.
+    filed = client.post("/api/v1/claims", json=body, headers={"Idempotency-Key": "c1"})
+    assert filed.status_code == 201, filed.text
+    claim = filed.json()
+    assert (claim["status"], claim["remedy"], claim["refund"]) == ("in_review", "refund", None)
+    assert "a photo is needed" in claim["decision"]
+    number = claim["rma_number"]
+    settle = f"/api/v1/claims/{number}/settle"
+    before = snapshot(uow_factory)
+    # Still in review: settling is refused (409) and changes nothing.
+    refused = client.post(settle, headers={**ADMIN, "Idempotency-Key": "s0"})
+    assert refused.status_code == 409
+    assert snapshot(uow_factory) == before
+    assert client.post(settle, headers={"Idempotency-Key": "s-anon"}).status_code == 401
+    assert client.post(f"/api/v1/returns/{number}/authorize", json={"note": "photo received by email"},
+                       headers=ADMIN).status_code == 200
+    done = client.post(settle, headers={**ADMIN, "Idempotency-Key": "s1"})
+    assert done.status_code == 200, done.text
+    # 1 of 2 units at 30.00 each: round(60.00 x 1/2) = 30.00; damaged is a free return: no fee -> 30.00 to the card
+    assert (done.json()["status"], done.json()["refund"]["total"]) == ("settled", "30.00")
+    assert done.json()["refund"]["payments"][0]["amount"] == "30.00"
+    rma = client.get(f"/api/v1/returns/{number}", headers=ADMIN).json()
+    assert [l["acceptance_status"] for l in rma["lines"]] == ["accepted"]
+    assert client.post(settle, headers={**ADMIN, "Idempotency-Key": "s1"}).json() == done.json()  # a retry
+    after = snapshot(uow_factory)
+    assert client.post(settle, headers={**ADMIN, "Idempotency-Key": "s2"}).status_code == 409  # settled once
+    assert snapshot(uow_factory) == after
+    # Staff who saw the photos may state them: approved at once, refunded: 30.00 (the other unit)
+    staff = client.post("/api/v1/claims", json={**body, "photos": 1}, headers={**ADMIN, "Idempotency-Key": "c2"})
+    assert (staff.json()["status"], staff.json()["refund"]["total"]) == ("settled", "30.00")
+
+
+def test_a_reviewed_replacement_claim_is_settled_as_an_exchange(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    from returnflow.services import claims
+
+    policy = parse_policy(CLAIMS_POLICY)
+    o = store_order(uow_factory, order(line(1, "30.00", sku="MUG")), [("card", "30.00")])
+    catalogue(uow_factory, ("MUG", "MUG", "30.00", 4))
+    filed = claims.file_claim(uow_factory, order_number=o.order_number, proof=o.customer_email,
+                              lines={o.lines[0].id: 1}, kind="damaged", remedy="replacement", idempotency_key="c",
+                              actor="customer:c1", policy=policy, at=o.placed_at + timedelta(days=2))
+    assert (filed.rma.status, filed.rma.claim_remedy) == (ReturnStatus.IN_REVIEW, "replacement")
+    before = snapshot(uow_factory)
+    with pytest.raises(Exception, match="in_review"):
+        claims.settle_reviewed_claim(uow_factory, filed.rma.number, idempotency_key="s", actor="staff:a",
+                                     policy=policy)
+    assert snapshot(uow_factory) == before
+    returns.authorize(uow_factory, filed.rma.number, actor="staff:a")
+    done = claims.settle_reviewed_claim(uow_factory, filed.rma.number, idempotency_key="s", actor="staff:a",
+                                        policy=policy)
+    # same SKU: price difference 0.00, one mug reserved (4 -> 3), no money moves
+    assert (done.rma.status, done.rma.resolution, done.rma.refund_total) == (ReturnStatus.SETTLED, "exchange", D("0"))
+    assert (done.replacement.price_difference, stock(uow_factory, "MUG")) == (D("0"), 3)
+    assert done.rma.lines[0].acceptance_status == "accepted"
+    again = claims.settle_reviewed_claim(uow_factory, filed.rma.number, idempotency_key="s", actor="staff:a",
+                                         policy=policy)
+    assert again.replacement.replayed and stock(uow_factory, "MUG") == 3
+
+
+def test_the_draft_preview_refuses_a_line_named_twice(client, uow_factory) -> None:  # type: ignore[no-untyped-def]
+    o = recent_order(uow_factory, line(1, "10.00", 1), payments=[("card", "10.00")])
+    one = {"order_line_id": o.lines[0].id, "quantity": 1, "reason": "size"}
+    body = {"order_number": o.order_number, "email": o.customer_email, "lines": [one, one]}
+    answer = client.post("/api/v1/returns/preview", json=body)
+    # 1 bought; asked twice as 1 + 1 it quoted 20.00 before
+    assert answer.status_code == 422 and "more than once" in answer.text
+    assert client.post("/api/v1/returns/preview", json={**body, "lines": [one]}).json()["refund"]["total"] == "10.00"
+    before = snapshot(uow_factory)
+    created = client.post("/api/v1/returns", json={"order_number": o.order_number, "email": o.customer_email,
+                                                   "lines": [one, one]})
+    assert created.status_code == 422 and snapshot(uow_factory) == before
+
+
+def test_new_returns_use_the_active_stored_policy_and_an_old_version_can_be_put_back(client, uow_factory) -> None:  # type: ignore[no-untyped-def]
+    o = recent_order(uow_factory, line(1, "20.00"), line(2, "20.00"), line(3, "20.00"),
+                     payments=[("card", "60.00")])
+    v1 = 'version = "v1"\n[fees]\nreturn_shipping_fee = "1.00"\n'
+    v2 = 'version = "v2"\n[fees]\nreturn_shipping_fee = "5.00"\n'
+
+    def create(line_id: int) -> dict[str, Any]:
+        answer = client.post("/api/v1/returns", json={"order_number": o.order_number, "email": o.customer_email,
+                                                      "lines": [{"order_line_id": line_id, "quantity": 1,
+                                                                 "reason": "size"}]})
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    for text in (v1, v2):
+        assert client.put("/api/v1/policy", content=text, headers=TEXT).json() == {
+            "version": text[11:13], "active": True}
+    assert create(o.lines[0].id)["policy_version"] == "v2"
+    # Rollback: the text of v1 again makes v1 active (no new row, one more activation)
+    assert client.put("/api/v1/policy", content=v1, headers=TEXT).status_code == 200
+    assert client.get("/api/v1/policy").json()["version"] == "v1"
+    versions = client.get("/api/v1/policy/versions", headers=ADMIN).json()
+    assert [(v["version"], v["active"]) for v in versions] == [("v1", True), ("v2", False)]
+    second = create(o.lines[1].id)
+    assert second["policy_version"] == "v1"
+    # v1's other rules under the same label are still refused (409) and change nothing
+    before = snapshot(uow_factory)
+    assert client.put("/api/v1/policy", content=v1 + "[window]\ndays = 10\n", headers=TEXT).status_code == 409
+    assert snapshot(uow_factory) == before
+    # the refund fallback follows the RMA's version: v1 deducts 1.00 -> 20.00 - 1.00 = 19.00
+    receive_and_inspect(uow_factory, returns.get_rma(uow_factory, second["number"]))
+    preview = client.get(f"/api/v1/returns/{second['number']}/refund-preview", headers=ADMIN).json()
+    assert (preview["quote"]["return_shipping_fee"], preview["total"]) == ("1.00", "19.00")

@@ -84,7 +84,7 @@ def find_order(uow_factory: UowFactory, *, order_number: str, proof: str) -> tup
 
 def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, lines: list[RequestedLine],
                    actor: str, policy: ReturnPolicy, at: datetime | None = None, channel: str = "api",
-                   auto_decide: bool = True) -> ReturnAuthorization:
+                   auto_decide: bool = True, claim_remedy: str | None = None) -> ReturnAuthorization:
     """Open an RMA for units of one order, then let the policy authorize it or send it to review.
 
     Raises:
@@ -151,6 +151,7 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
                                           currency=order.currency, lines=rma_lines, actor=actor, at=at,
                                           channel=channel)
         rma.policy_version = policy.version
+        rma.claim_remedy = claim_remedy
         money.remember_policy(version=policy.version, source=policy.source, at=at)
         rma.decision = decision.summary()
         try:

@@ -32,7 +32,7 @@ from returnflow.domain.returns import ReturnAuthorization
 from returnflow.domain.settlement import (
     PaymentRefund, RefundItem, RefundQuote, quote_refund, route_to_payments, store_credit_bonus,
 )
-from returnflow.domain.statuses import Resolution, ReturnStatus
+from returnflow.domain.statuses import AcceptanceStatus, Resolution, ReturnStatus
 from returnflow.domain.store_credit import CreditKind
 from returnflow.services.policies import customer_facts, policy_for_version
 
@@ -263,12 +263,23 @@ def issue_refund(uow_factory: UowFactory, number: str, *, idempotency_key: str, 
     return with_retries(attempt)
 
 
+def accept_claim_lines(rma: ReturnAuthorization) -> None:
+    """A claim settles without the goods: its pending lines are accepted as claimed (nothing received)."""
+    if rma.channel != "claim":
+        return
+    for line in rma.lines:
+        if line.acceptance_status == AcceptanceStatus.PENDING:
+            line.acceptance_status = AcceptanceStatus.ACCEPTED
+
+
 def _write(uow: UnitOfWork, rma: ReturnAuthorization, order: Order, result: RefundResult, quote: RefundQuote,
            shipping: list[int], policy: ReturnPolicy, *, key: str, digest: str, actor: str, at: datetime,
            returnless: bool) -> RefundResult:
     money = MoneyRepository(uow.session)
     before = len(rma.events)
     amounts = {l.id or 0: quote.allocations.get(l.order_line_id, ZERO) for l in rma.lines}
+    if returnless:
+        accept_claim_lines(rma)
     rma.settle(actor=actor, at=at, resolution=Resolution(result.resolution), amounts=amounts,
                reference=f"refund:{key}", refund_total=quote.total)
     breakdown = {
