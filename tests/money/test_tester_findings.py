@@ -16,7 +16,6 @@ from returnflow.domain.policy import ReturnPolicy
 from returnflow.domain.policy_file import parse_policy
 from returnflow.domain.statuses import ReturnStatus
 from returnflow.services import exchanges, policies, returns, settlement
-
 from tests.money.builders import line, order
 from tests.money.store import receive_and_inspect, request, store_order
 
@@ -90,7 +89,7 @@ def test_a_refund_of_an_rma_whose_units_are_all_exchanged_is_refused_and_settles
         assert snapshot(uow_factory) == before
     # Settling it (the workflow's settle) records an exchange with no money back: 0.00
     settled = returns.refund(uow_factory, rma.number, actor="staff:a", resolution="refund")
-    assert (settled.status, settled.resolution, settled.refund_total) == (ReturnStatus.SETTLED, "exchange", D("0"))
+    assert (settled.status, settled.resolution, settled.refund_total) == (ReturnStatus.SETTLED, "exchange", D(0))
     after = snapshot(uow_factory)
     assert after["counts"]["refunds"] == 0 and after["counts"]["store_credit_entries"] == 0
     assert after["payments"] == before["payments"]  # nothing refunded to the card
@@ -261,8 +260,8 @@ def test_a_reviewed_replacement_claim_is_settled_as_an_exchange(uow_factory) -> 
     done = claims.settle_reviewed_claim(uow_factory, filed.rma.number, idempotency_key="s", actor="staff:a",
                                         policy=policy)
     # same SKU: price difference 0.00, one mug reserved (4 -> 3), no money moves
-    assert (done.rma.status, done.rma.resolution, done.rma.refund_total) == (ReturnStatus.SETTLED, "exchange", D("0"))
-    assert (done.replacement.price_difference, stock(uow_factory, "MUG")) == (D("0"), 3)
+    assert (done.rma.status, done.rma.resolution, done.rma.refund_total) == (ReturnStatus.SETTLED, "exchange", D(0))
+    assert (done.replacement.price_difference, stock(uow_factory, "MUG")) == (D(0), 3)
     assert done.rma.lines[0].acceptance_status == "accepted"
     again = claims.settle_reviewed_claim(uow_factory, filed.rma.number, idempotency_key="s", actor="staff:a",
                                          policy=policy)

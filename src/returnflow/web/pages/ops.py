@@ -19,7 +19,7 @@ from returnflow.domain.money import round_money
 from returnflow.domain.returns import ReturnAuthorization, allowed_actions
 from returnflow.domain.statuses import ReturnStatus
 from returnflow.services import settlement
-from returnflow.services import access, centers, dashboard, operations, policies, portal, staff
+from returnflow.services import access, centers, dashboard, operations, portal, staff
 from returnflow.services import returns as svc
 from returnflow.web.deps import ContainerDep
 from returnflow.web.pages import charts, security
