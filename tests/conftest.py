@@ -94,6 +94,7 @@ def container(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Contai
         _migrated[url] = c
     c = _migrated[url]
     _clean(c)
+    c.forget_active_policy()  # the container outlives the test; the policy it cached was in the old rows
     with c.uow() as uow:
         centers.ensure_default_centers(uow)
         uow.commit()

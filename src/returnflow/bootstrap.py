@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -92,12 +93,36 @@ def default_policy() -> ReturnPolicy:
     return load_policy_file(path) if path.exists() else ReturnPolicy()
 
 
+_NO_POLICY = ReturnPolicy(version="")  # marker: no stored version is active
+
+
 class Container:
     """Everything the web app, CLI and worker need, built once from :class:`Settings`."""
 
     def __init__(self, settings: Settings | None = None, *, policy: ReturnPolicy | None = None) -> None:
         self.settings = settings or Settings()
         self.policy = policy or default_policy()
+        self._active_policy: tuple[float, ReturnPolicy | None] | None = None
+
+    #: How long a process trusts the active policy it read (``PUT /api/v1/policy`` in this process
+    #: forgets it at once; other processes see a new version within this many seconds).
+    policy_cache_seconds = 2.0
+
+    def active_policy(self) -> ReturnPolicy:
+        """The policy for new returns: the active stored version (``PUT /api/v1/policy``), else
+        ``self.policy`` (the file loaded at start). Cached for :attr:`policy_cache_seconds`."""
+        from returnflow.services.policies import active_policy
+
+        cached, now = self._active_policy, time.monotonic()
+        if cached is None or now >= cached[0]:
+            stored = active_policy(self.uow, default=_NO_POLICY)
+            cached = self._active_policy = (now + self.policy_cache_seconds,
+                                            None if stored is _NO_POLICY else stored)
+        return cached[1] or self.policy
+
+    def forget_active_policy(self) -> None:
+        """Drop the cached active policy (after storing or activating a version in this process)."""
+        self._active_policy = None
 
     @cached_property
     def engine(self) -> Engine:

@@ -1,6 +1,7 @@
 """Fixtures for the money tests: a migrated SQLite file and PostgreSQL database, emptied per test.
 
-PostgreSQL: ``RETURNFLOW_TEST_POSTGRES_URL`` (default the money branch's own database).
+PostgreSQL: ``RETURNFLOW_TEST_POSTGRES_URL`` names the server; the tests use a throw-away database of
+their own per session (two sessions sharing one fixed database name drop each other's tables).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from returnflow.adapters.db.engine import make_engine, make_session_factory
 from returnflow.adapters.db.tables import metadata
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 
-#: Same convention as tests/conftest.py: the variable names the server; these tests create their own
-#: throw-away database on it per test session (two runs at once never share one), dropped at the end.
+#: Same convention as tests/conftest.py: the variable names the server; these tests create the database
+#: ``returnflow_money_<random>`` on it for the session, empty its tables before each test, and drop it after.
 SERVER_URL = os.environ.get("RETURNFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
 DATABASE = f"returnflow_money_{uuid.uuid4().hex[:10]}"
 
@@ -31,11 +32,19 @@ def _postgres_url() -> str:
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}).first():
-                conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
     finally:
         admin.dispose()
     return server.set(database=DATABASE).render_as_string(hide_password=False)
+
+
+def _drop_postgres() -> None:
+    admin = create_engine(make_url(SERVER_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 def _fresh(engine: Engine) -> None:
@@ -54,10 +63,7 @@ def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Eng
     yield {"sqlite": sqlite, "postgresql": postgres}
     sqlite.dispose()
     postgres.dispose()
-    admin = create_engine(make_url(SERVER_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-    admin.dispose()
+    _drop_postgres()
 
 
 def _empty(engine: Engine) -> None:

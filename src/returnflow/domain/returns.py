@@ -135,7 +135,8 @@ class ReturnAuthorization:
     Attributes: ``number`` (human-friendly, unique, e.g. ``RMA-000123``), ``order_id``,
     ``customer_id``, ``currency`` (the order's), ``status``, ``lines``, ``events`` (audit trail),
     ``requested_at`` (UTC), ``return_center_code`` (where the parcel goes / was received),
-    ``decision`` (why the policy decided what it did), ``refund_total`` (settled amount).
+    ``decision`` (why the policy decided what it did), ``refund_total`` (settled amount),
+    ``claim_remedy`` (a claim's chosen remedy, used when an agent settles it after review).
     """
 
     number: str
@@ -155,6 +156,7 @@ class ReturnAuthorization:
     decision: str = ""
     policy_version: str | None = None
     refund_total: Decimal = Decimal(0)
+    claim_remedy: str | None = None
     updated_at: datetime | None = None
     id: int | None = None
 

@@ -20,13 +20,13 @@ from returnflow.adapters.db import tables as t
 from returnflow.adapters.db.money_repository import MoneyRepository
 from returnflow.adapters.db.repository import event_payload
 from returnflow.adapters.db.unit_of_work import UnitOfWork
-from returnflow.domain.errors import InvalidInput
+from returnflow.domain.errors import IllegalTransition, InvalidInput
 from returnflow.domain.policy import ReturnPolicy
 from returnflow.domain.returns import ReturnAuthorization
 from returnflow.domain.statuses import Resolution, ReturnStatus
 from returnflow.services import returns
 from returnflow.services.exchanges import ExchangeResult, request_exchange
-from returnflow.services.settlement import RefundResult, issue_refund, load_rma_and_order
+from returnflow.services.settlement import RefundResult, accept_claim_lines, issue_refund, load_rma_and_order
 
 UowFactory = Callable[[], UnitOfWork]
 CLAIM_KINDS = ("damaged", "missing")
@@ -48,9 +48,14 @@ def file_claim(uow_factory: UowFactory, *, order_number: str, proof: str, lines:
                comment: str = "", at: datetime | None = None) -> ClaimResult:
     """File a claim for ``lines`` (order line id -> units) and settle it at once if the policy approves.
 
-    A claim sent to review (e.g. no photo of the damage) returns with the RMA ``in_review``; an agent
-    authorizes it and calls :func:`settle_claim`. Retrying with the same ``idempotency_key`` returns
-    the first claim's settlement.
+    The chosen ``remedy`` is stored on the RMA (``claim_remedy``). A claim sent to review (e.g. no photo of
+    the damage) returns with the RMA ``in_review``; an agent authorizes it and settles it with that remedy
+    (:func:`settle_reviewed_claim`, ``POST /api/v1/claims/{number}/settle``). Retrying with the same
+    ``idempotency_key`` returns the first claim's settlement.
+
+    ``photos`` is what the caller says was attached; there is no photo upload for claims, so the API
+    counts it only from staff callers (a public caller's count is taken as 0: a claim needing a photo
+    goes to review).
     Raises:
         InvalidInput: unknown kind or remedy; NotEligible / QuantityExceedsReturnable as for a return.
         OutOfStock: a replacement with no stock (the claim RMA is then left authorized, unsettled).
@@ -67,7 +72,7 @@ def file_claim(uow_factory: UowFactory, *, order_number: str, proof: str, lines:
                                          .where(t.return_authorizations.c.id == rma_id)).scalar_one()
             return ClaimResult(rma=returns.get_rma(uow_factory, number), replayed=True)
     rma = returns.request_return(uow_factory, order_number=order_number, proof=proof, actor=actor, policy=policy,
-                                 at=at, channel="claim",
+                                 at=at, channel="claim", claim_remedy=remedy,
                                  lines=[returns.RequestedLine(quantity=q, reason=kind, order_line_id=i,
                                                               reason_detail=comment, photos=photos)
                                         for i, q in lines.items()])
@@ -77,9 +82,31 @@ def file_claim(uow_factory: UowFactory, *, order_number: str, proof: str, lines:
                         policy=policy)
 
 
+def settle_reviewed_claim(uow_factory: UowFactory, number: str, *, idempotency_key: str, actor: str,
+                          policy: ReturnPolicy) -> ClaimResult:
+    """Settle a claim an agent authorized after review, with the remedy the customer chose when filing it.
+
+    A retry with the same key returns the first settlement.
+    Raises:
+        NotFound: unknown RMA. InvalidInput: the RMA is not a claim, or has no stored remedy (filed
+        before remedies were stored: settle it with :func:`settle_claim`). IllegalTransition: not
+        authorized (still in review, rejected) or already settled by another request. OutOfStock:
+        a replacement without stock (nothing changes; the claim stays authorized).
+    """
+    rma = returns.get_rma(uow_factory, number)
+    if rma.channel != "claim":
+        raise InvalidInput(f"{rma.number} is a return, not a claim; settle it as a return")
+    if rma.claim_remedy not in REMEDIES:
+        raise InvalidInput(f"claim {rma.number} has no stored remedy; settle it naming the remedy")
+    result = settle_claim(uow_factory, rma.number, remedy=rma.claim_remedy, idempotency_key=idempotency_key,
+                          actor=actor, policy=policy, require_authorized=True)
+    return result
+
+
 def settle_claim(uow_factory: UowFactory, number: str, *, remedy: str, idempotency_key: str, actor: str,
-                 policy: ReturnPolicy) -> ClaimResult:
-    """Settle an authorized claim RMA with ``remedy`` (refund, store_credit, replacement)."""
+                 policy: ReturnPolicy, require_authorized: bool = False) -> ClaimResult:
+    """Settle an authorized claim RMA with ``remedy`` (refund, store_credit, replacement); its lines are
+    accepted (the goods are not coming back)."""
     if remedy in ("refund", "store_credit"):
         refund = issue_refund(uow_factory, number, idempotency_key=idempotency_key, actor=actor, policy=policy,
                               resolution=remedy, returnless=True)
@@ -87,6 +114,13 @@ def settle_claim(uow_factory: UowFactory, number: str, *, remedy: str, idempoten
     if remedy != "replacement":
         raise InvalidInput(f"unknown remedy {remedy!r}")
     rma = returns.get_rma(uow_factory, number)
+    if require_authorized and rma.status != ReturnStatus.AUTHORIZED:
+        with uow_factory() as uow:  # a retry of a settled replacement: its exchange rows carry the key
+            done = uow.session.execute(select(t.exchanges.c.id).where(t.exchanges.c.rma_id == rma.id).where(
+                t.exchanges.c.idempotency_key.in_([idempotency_key] + [f"{idempotency_key}:{l.id}"
+                                                                       for l in rma.lines]))).first()
+        if done is None:
+            raise IllegalTransition(status=str(rma.status), action="settle", rma_number=rma.number)
     replacement = None
     for line in rma.lines:  # one line per claim in practice; a key per line keeps retries idempotent
         key = idempotency_key if len(rma.lines) == 1 else f"{idempotency_key}:{line.id}"
@@ -96,6 +130,7 @@ def settle_claim(uow_factory: UowFactory, number: str, *, remedy: str, idempoten
         rma, _ = load_rma_and_order(uow, number, lock=True)
         if rma.status == ReturnStatus.AUTHORIZED:
             before = len(rma.events)
+            accept_claim_lines(rma)
             rma.settle(actor=actor, at=datetime.now(UTC), resolution=Resolution.EXCHANGE,
                        amounts={l.id or 0: Decimal(0) for l in rma.lines}, reference=f"replacement:{idempotency_key}")
             uow.session.flush()

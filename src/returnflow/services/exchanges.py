@@ -22,6 +22,7 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select, update
 
 from returnflow.adapters.db import tables as t
+from returnflow.adapters.db.money_repository import MoneyRepository
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 from returnflow.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from returnflow.domain.money import round_money, share_of_units
@@ -80,13 +81,15 @@ def _stock_by_location(uow: UnitOfWork, sku: str) -> list[tuple[str, int]]:
 def request_exchange(uow_factory: UowFactory, number: str, *, return_line_id: int, new_sku: str,
                      idempotency_key: str, actor: str, policy: ReturnPolicy, quantity: int | None = None,
                      instant: bool = False, at: datetime | None = None) -> ExchangeResult:
-    """Exchange ``quantity`` (default all) units of an RMA line for ``new_sku``, reserving its stock.
+    """Exchange ``quantity`` (default: all not yet exchanged) units of an RMA line for ``new_sku``,
+    reserving its stock. A unit is exchanged at most once; exchanged units are left out of the RMA's
+    refund (``services.settlement``).
 
     Raises:
         NotFound: unknown RMA or product. InvalidInput: bad quantity, currency mismatch, instant
         exchange not offered by the policy. IllegalTransition: the RMA is not open.
         OutOfStock: not enough units of ``new_sku`` at any location (nothing changes).
-        Conflict: the key was used for another request.
+        Conflict: the key was used for another request; the line's units are already exchanged.
     """
     if not idempotency_key:
         raise InvalidInput("an idempotency key is required")
@@ -105,16 +108,23 @@ def request_exchange(uow_factory: UowFactory, number: str, *, return_line_id: in
         if instant and not policy.instant_exchange:
             raise InvalidInput("instant exchanges are not offered by the return policy")
         line = rma.line(return_line_id)
-        units = line.quantity if quantity is None else quantity
+        # Each unit asked back is exchanged at most once: a second exchange of the same units would
+        # reserve (and ship) a second new item for one returned item.
+        already = MoneyRepository(uow.session).exchanged_units(rma.id or 0).get(line.id or 0, 0)
+        left = line.quantity - already
+        units = max(left, 1) if quantity is None else quantity
         if not 1 <= units <= line.quantity:
             raise InvalidInput(f"exchange quantity must be 1..{line.quantity}, got {units}")
+        if units > left:
+            raise Conflict(f"return line {line.id} ({line.sku}): {already} of its {line.quantity} unit(s) are "
+                           f"already exchanged; {max(left, 0)} left to exchange")
         product = uow.session.execute(select(t.products).where(t.products.c.sku == new_sku)).first()
         if product is None:
             raise NotFound(f"no product {new_sku}")
         if product.currency != order.currency:
             raise InvalidInput(f"{new_sku} is priced in {product.currency}, the order in {order.currency}")
         old = uow.session.execute(select(t.products.c.product_group).where(t.products.c.sku == line.sku)).scalar()
-        returned = share_of_units(line.paid_amount, quantity=line.quantity, units_before=0, units=units,
+        returned = share_of_units(line.paid_amount, quantity=line.quantity, units_before=already, units=units,
                                   currency=order.currency)
         same_product = bool(old) and old == product.product_group
         new_value = returned if same_product else round_money(Decimal(product.price) * units, order.currency)

@@ -38,7 +38,8 @@ class PolicyVersion:
 
 
 def active_policy(uow_factory: UowFactory, *, default: ReturnPolicy) -> ReturnPolicy:
-    """The latest stored policy version, or ``default`` (the file loaded at start) when none is stored."""
+    """The active stored policy (the version last put through :func:`put_policy`), or ``default`` (the
+    file loaded at start) when none was put. No cache here; ``Container.active_policy`` caches it briefly."""
     with uow_factory() as uow:
         latest = MoneyRepository(uow.session).latest_policy()
     return parse_policy(latest[1], version=latest[0]) if latest else default
@@ -57,7 +58,8 @@ def policy_for_version(uow_factory: UowFactory, version: str | None, *, default:
 def put_policy(uow_factory: UowFactory, *, source: str, actor: str) -> PolicyVersion:
     """Store a new policy version from TOML ``source``; it becomes the active policy.
 
-    The version label is the file's ``version``. Sending the same text again is a no-op (idempotent).
+    The version label is the file's ``version``. Sending the text of a stored version again makes that
+    version active again (a rollback; nothing is written when it already is the active one).
     Raises:
         PolicyError (422): invalid policy text.
         Conflict (409): the version label is already stored with different text (bump ``version``).
@@ -73,17 +75,28 @@ def put_policy(uow_factory: UowFactory, *, source: str, actor: str) -> PolicyVer
             if existing != source:
                 raise Conflict(f"policy version {policy.version!r} already exists with other rules; "
                                "give the new policy a new version label")
-            return PolicyVersion(policy.version, source, None, actor)
-        repo.add_policy(version=policy.version, source=source, at=now, actor=actor)
+            active = repo.latest_policy()
+            if active is not None and active[0] == policy.version:
+                return PolicyVersion(policy.version, source, None, actor)
+        else:
+            repo.add_policy(version=policy.version, source=source, at=now, actor=actor)
+        repo.activate_policy(version=policy.version, at=now, actor=actor)
         uow.commit()
     return PolicyVersion(policy.version, source, now, actor)
 
 
 def list_policy_versions(uow_factory: UowFactory) -> list[PolicyVersion]:
-    """Every stored version, oldest first (the last is active)."""
+    """Every stored version, oldest first (which one is active: :func:`active_version`)."""
     with uow_factory() as uow:
         repo = MoneyRepository(uow.session)
         return [PolicyVersion(v, repo.policy_source(v) or "", at, by) for v, at, by in repo.policy_versions()]
+
+
+def active_version(uow_factory: UowFactory) -> str | None:
+    """The label of the active stored version, None when none was put (the file policy is active)."""
+    with uow_factory() as uow:
+        latest = MoneyRepository(uow.session).latest_policy()
+    return latest[0] if latest else None
 
 
 @dataclass(frozen=True)
@@ -119,13 +132,19 @@ def customer_facts(repo: MoneyRepository, policy: ReturnPolicy, customer_id: str
 
 
 def requested_units(order: Order, lines: Sequence[DraftLine], returned: dict[int, int]) -> list[RequestedUnits]:
-    """Match draft lines to order lines. Raises ``InvalidInput`` for an unknown line or quantity < 1."""
+    """Match draft lines to order lines. Raises ``InvalidInput`` for an unknown line, a line named
+    twice (its units would be counted against what was bought once each) or quantity < 1."""
     by_id: dict[int, OrderLine] = {line.id or 0: line for line in order.lines}
     items = []
+    seen: set[int] = set()
     for draft in lines:
         line = by_id.get(draft.order_line_id)
         if line is None:
             raise InvalidInput(f"order {order.order_number} has no line {draft.order_line_id}")
+        if draft.order_line_id in seen:
+            raise InvalidInput(f"order line {draft.order_line_id} is named more than once; "
+                               "give its units on one line")
+        seen.add(draft.order_line_id)
         if draft.quantity < 1:
             raise InvalidInput(f"quantity must be at least 1, got {draft.quantity}")
         items.append(RequestedUnits(line=line, units=draft.quantity, units_before=returned.get(line.id or 0, 0),

@@ -84,7 +84,7 @@ def find_order(uow_factory: UowFactory, *, order_number: str, proof: str) -> tup
 
 def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, lines: list[RequestedLine],
                    actor: str, policy: ReturnPolicy, at: datetime | None = None, channel: str = "api",
-                   auto_decide: bool = True) -> ReturnAuthorization:
+                   auto_decide: bool = True, claim_remedy: str | None = None) -> ReturnAuthorization:
     """Open an RMA for units of one order, then let the policy authorize it or send it to review.
 
     Raises:
@@ -106,6 +106,7 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
             recent_since=at - timedelta(days=policy.review_repeat_days), day_start=day_start(at))
         by_id = {line.id: line for line in order.lines}
         rma_lines, asked = [], []
+        seen: set[int] = set()
         for requested in lines:
             if requested.quantity is None or requested.quantity < 1:
                 raise InvalidInput(f"quantity must be at least 1, got {requested.quantity}")
@@ -121,6 +122,10 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
             if line is None:
                 raise InvalidInput(f"order {order.order_number} has no line "
                                    f"{requested.order_line_id if requested.order_line_id is not None else requested.sku}")
+            if (line.id or 0) in seen:
+                raise InvalidInput(f"order line {line.id} ({line.sku}) is named more than once; "
+                                   "give its units on one line")
+            seen.add(line.id or 0)
             if not requested.reason or not requested.reason.strip():
                 raise InvalidInput(f"a return reason is required for {line.sku}")
             already = returned.get(line.id or 0, 0)
@@ -146,6 +151,7 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
                                           currency=order.currency, lines=rma_lines, actor=actor, at=at,
                                           channel=channel)
         rma.policy_version = policy.version
+        rma.claim_remedy = claim_remedy
         money.remember_policy(version=policy.version, source=policy.source, at=at)
         rma.decision = decision.summary()
         try:
@@ -324,7 +330,9 @@ def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str 
 
     ``refund`` and ``store_credit`` go through ``services.settlement.issue_refund`` (the one calculator,
     payments, store credit ledger; key ``<number>:settle``) with the policy version recorded on the RMA
-    (``policy``: the fallback, default no fees). ``exchange`` settles with the amounts only.
+    (``policy``: the fallback, default no fees). ``exchange`` settles with the amounts only. Units given in
+    exchange are worth nothing back; an RMA whose every unit was exchanged is settled as ``exchange``
+    with no money, whatever resolution was asked.
     Raises:
         IllegalTransition: not inspected, or already settled (a retry never refunds twice).
     """
@@ -338,6 +346,13 @@ def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str 
         current = get_rma(uow_factory, number)
         if current.status != ReturnStatus.INSPECTED:
             raise IllegalTransition(status=str(current.status), action="settle", rma_number=current.number)
+        with uow_factory() as uow:
+            exchanged = MoneyRepository(uow.session).exchanged_units(current.id or 0)
+        if all(exchanged.get(l.id or 0, 0) >= l.quantity for l in current.lines):
+            # Every unit was given in exchange: nothing is paid back (the exchange records the price
+            # difference), the RMA is settled as an exchange.
+            return refund(uow_factory, number, actor=actor, resolution=str(Resolution.EXCHANGE),
+                          reference=reference or "exchanged", policy=policy)
         result = issue_refund(uow_factory, number, idempotency_key=f"{current.number}:settle", actor=actor,
                               policy=policy or ReturnPolicy(), resolution=str(resolution_value))
         if result.replayed:
@@ -353,22 +368,26 @@ def refund(uow_factory: UowFactory, number: str, *, actor: str, resolution: str 
             raise IllegalTransition(status=str(rma.status), action="refund", rma_number=rma.number)
         order = uow.repo.order(rma.order_id)
         assert order is not None
-        amounts = refund_amounts(rma, order, uow.repo.refunded_units(rma.order_id))
+        exchanged = MoneyRepository(uow.session).exchanged_units(rma.id or 0)
+        amounts = refund_amounts(rma, order, uow.repo.refunded_units(rma.order_id), exchanged)
         rma.settle(actor=actor, at=_now(), resolution=resolution_value, amounts=amounts, reference=reference)
     # Units already refunded on the order's other RMAs feed the rounding: lock the order so two RMAs of one
     # order cannot settle from the same stale count.
     return _act(uow_factory, number, action, lock_order=True)
 
 
-def refund_amounts(rma: ReturnAuthorization, order: Order, refunded_units: dict[int, int]) -> dict[int, Decimal]:
-    """Return line id -> amount for the received and accepted units of ``rma``.
+def refund_amounts(rma: ReturnAuthorization, order: Order, refunded_units: dict[int, int],
+                   exchanged: dict[int, int] | None = None) -> dict[int, Decimal]:
+    """Return line id -> amount for the received and accepted units of ``rma``, less units given in
+    exchange (``exchanged``: return line id -> units; they are worth nothing back).
 
     ``refunded_units`` (order line id -> units already settled on other RMAs) is updated in place, so a
     caller settling many RMAs of one order in a row can pass the same dict.
     """
     amounts: dict[int, Decimal] = {}
     for line in rma.lines:
-        units = line.quantity_accepted
+        taken = (exchanged or {}).get(line.id or 0, 0)
+        units = max(min(line.quantity_accepted - taken, line.quantity - taken), 0)
         before = refunded_units.get(line.order_line_id, 0)
         quote = quote_line_units(order, RefundItem(order_line_id=line.order_line_id, units=units, units_before=before))
         amounts[line.id or 0] = min(quote.amount, line.paid_amount)

@@ -27,12 +27,12 @@ from returnflow.adapters.db.unit_of_work import UnitOfWork
 from returnflow.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from returnflow.domain.orders import LineKind, Order
 from returnflow.domain.policy import LineRequest, ReturnPolicy
-from returnflow.domain.policy_terms import RequestedUnits, decide, shipping_lines_to_refund
+from returnflow.domain.policy_terms import Decision, RequestedUnits, decide, shipping_lines_to_refund
 from returnflow.domain.returns import ReturnAuthorization
 from returnflow.domain.settlement import (
     PaymentRefund, RefundItem, RefundQuote, quote_refund, route_to_payments, store_credit_bonus,
 )
-from returnflow.domain.statuses import Resolution, ReturnStatus
+from returnflow.domain.statuses import AcceptanceStatus, Resolution, ReturnStatus
 from returnflow.domain.store_credit import CreditKind
 from returnflow.services.policies import customer_facts, policy_for_version
 
@@ -94,16 +94,44 @@ class RefundResult:
     breakdown: dict[str, Any] = field(default_factory=dict)
 
 
+def refundable_units(rma: ReturnAuthorization, exchanged: dict[int, int], *, returnless: bool) -> dict[int, int]:
+    """Return line id -> units a refund may pay for: the units asked for (``returnless``) or received and
+    accepted, less the units given in exchange (``exchanged``: return line id -> units). Units that come
+    back are counted against the exchange first: the exchange needs them."""
+    out = {}
+    for line in rma.lines:
+        taken = exchanged.get(line.id or 0, 0)
+        base = line.quantity if returnless else line.quantity_accepted
+        out[line.id or 0] = max(min(base - taken, line.quantity - taken), 0)
+    return out
+
+
+def _check_returnless(rma: ReturnAuthorization, decision: Decision) -> None:
+    """A refund without the goods coming back: only for a claim, or when the policy's keep-it applies."""
+    if rma.channel == "claim" or decision.keep_items:
+        return
+    raise Conflict(f"{rma.number}: a returnless refund is only for claims or when the return policy lets the "
+                   f"customer keep the items (keep-it), and it does not for this return "
+                   f"(policy {decision.policy_version}); receive and inspect the goods, then refund")
+
+
 def _quote(uow: UnitOfWork, rma: ReturnAuthorization, order: Order, policy: ReturnPolicy, *, returnless: bool
            ) -> tuple[RefundQuote, MoneyState, list[int]]:
     state = money_state(uow, order)
+    money = MoneyRepository(uow.session)
     by_id = {l.id: l for l in order.lines}
     requested = [RequestedUnits(line=by_id[l.order_line_id], units=l.quantity, request=LineRequest(reason=l.reason))
                  for l in rma.lines]
     decision = decide(policy, order=order, items=requested, at=rma.requested_at,
-                      customer=customer_facts(MoneyRepository(uow.session), policy, order.customer_id,
-                                              rma.requested_at))
-    items = [RefundItem(order_line_id=l.order_line_id, units=l.quantity if returnless else l.quantity_accepted,
+                      customer=customer_facts(money, policy, order.customer_id, rma.requested_at))
+    if returnless:
+        _check_returnless(rma, decision)
+    exchanged = money.exchanged_units(rma.id or 0)
+    units = refundable_units(rma, exchanged, returnless=returnless)
+    if exchanged and not any(units.values()):
+        raise Conflict(f"{rma.number}: every unit to refund was given in exchange; nothing is left to refund "
+                       "(settle the return as an exchange)")
+    items = [RefundItem(order_line_id=l.order_line_id, units=units[l.id or 0],
                         units_before=state.refunded_units.get(l.order_line_id, 0),
                         restocking_fee=decision.restocking_fees.get(l.order_line_id, policy.restocking_fee))
              for l in rma.lines]
@@ -200,11 +228,13 @@ def issue_refund(uow_factory: UowFactory, number: str, *, idempotency_key: str, 
     """Settle an RMA with a refund to the order's payments (in the policy's payment order, the rest to
     store credit) or with store credit (plus the policy's bonus).
 
-    ``returnless``: refund an authorized RMA whose goods are not coming back (keep-it, claims); otherwise
-    the RMA must be inspected and only received and accepted units are refunded.
+    ``returnless``: refund an authorized RMA whose goods are not coming back: a claim, or a return the
+    policy's keep-it decision covers; otherwise the RMA must be inspected and only received and accepted
+    units are refunded. Units given in exchange (``services.exchanges``) are never refunded.
     Raises:
         InvalidInput: empty key, unknown resolution. NotFound: unknown RMA.
-        Conflict: the key was used for a different request.
+        Conflict: the key was used for a different request; returnless without claim or keep-it; every
+            unit was exchanged (nothing left to refund). Nothing changes.
         IllegalTransition: the RMA is not ready to settle (nothing changes).
     """
     if not idempotency_key or len(idempotency_key) > 128:
@@ -233,12 +263,23 @@ def issue_refund(uow_factory: UowFactory, number: str, *, idempotency_key: str, 
     return with_retries(attempt)
 
 
+def accept_claim_lines(rma: ReturnAuthorization) -> None:
+    """A claim settles without the goods: its pending lines are accepted as claimed (nothing received)."""
+    if rma.channel != "claim":
+        return
+    for line in rma.lines:
+        if line.acceptance_status == AcceptanceStatus.PENDING:
+            line.acceptance_status = AcceptanceStatus.ACCEPTED
+
+
 def _write(uow: UnitOfWork, rma: ReturnAuthorization, order: Order, result: RefundResult, quote: RefundQuote,
            shipping: list[int], policy: ReturnPolicy, *, key: str, digest: str, actor: str, at: datetime,
            returnless: bool) -> RefundResult:
     money = MoneyRepository(uow.session)
     before = len(rma.events)
     amounts = {l.id or 0: quote.allocations.get(l.order_line_id, ZERO) for l in rma.lines}
+    if returnless:
+        accept_claim_lines(rma)
     rma.settle(actor=actor, at=at, resolution=Resolution(result.resolution), amounts=amounts,
                reference=f"refund:{key}", refund_total=quote.total)
     breakdown = {

@@ -2,7 +2,8 @@
 exchanges and claims. Handlers validate, call one service, and shape the answer; amounts are strings.
 
 Every request that moves money needs an ``Idempotency-Key`` header: a retried or double-submitted
-request returns the first result (``"replayed": true``); the same key with another body is a 409.
+request gets the first answer again (header ``Idempotent-Replayed: true``); the same key with another body is
+a 422 (``web/middleware.py``, docs/policy.md).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, ma
 
 
 def _policy(container: Container) -> ReturnPolicy:
-    return policies.active_policy(container.uow, default=container.policy)
+    return container.active_policy()
 
 
 def _money(value: Any) -> Any:
@@ -55,17 +56,22 @@ def get_policy(container: ContainerDep) -> dict[str, Any]:
 
 @router.get("/policy/versions")
 def list_policy_versions(container: ContainerDep, _: Reader) -> list[dict[str, Any]]:
-    """Staff: every stored policy version, oldest first (the last is active)."""
+    """Staff: every stored policy version, oldest first; ``active`` marks the one new returns use (none: the
+    policy file loaded at start)."""
+    active = policies.active_version(container.uow)
     return [{"version": v.version, "created_at": v.created_at.isoformat() if v.created_at else None,
-             "created_by": v.created_by} for v in policies.list_policy_versions(container.uow)]
+             "created_by": v.created_by, "active": v.version == active}
+            for v in policies.list_policy_versions(container.uow)]
 
 
 @router.put("/policy")
 def put_policy(container: ContainerDep, principal: Admin,
                source: Annotated[str, Body(media_type="text/plain", max_length=200_000)]) -> dict[str, Any]:
-    """Admin: store a new policy version (TOML body, format in docs/policy.md); 422 names a bad key."""
+    """Admin: store a new policy version and make it active (TOML body, format in docs/policy.md); 422 names a
+    bad key, 409 a stored label with other rules. The text of a stored version makes it active again (rollback)."""
     stored = policies.put_policy(container.uow, source=source, actor=f"staff:{principal.name}")
-    return {"version": stored.version}
+    container.forget_active_policy()
+    return {"version": stored.version, "active": True}
 
 
 # -- draft return: eligibility and refund preview ------------------------------------------------
@@ -129,8 +135,8 @@ def refund_preview(number: str, container: ContainerDep, _: Reader,
                    resolution: Annotated[str, Query(pattern="^(refund|store_credit)$")] = "refund",
                    returnless: bool = False) -> dict[str, Any]:
     """Staff: the refund :func:`issue_refund` would give now (same calculation)."""
-    return _refund(settlement.preview_refund(container.uow, number, policy=container.policy, resolution=resolution,
-                                             returnless=returnless))
+    return _refund(settlement.preview_refund(container.uow, number, policy=_policy(container),
+                                             resolution=resolution, returnless=returnless))
 
 
 @router.post("/returns/{number}/refunds", status_code=201)
@@ -138,7 +144,7 @@ def issue_refund(number: str, body: RefundIn, key: IdempotencyKey, container: Co
                  principal: Refunder) -> dict[str, Any]:
     """Staff: refund (or credit) an inspected RMA, or an authorized one with ``returnless``."""
     return _refund(settlement.issue_refund(container.uow, number, idempotency_key=key,
-                                           actor=f"staff:{principal.name}", policy=container.policy,
+                                           actor=f"staff:{principal.name}", policy=_policy(container),
                                            resolution=body.resolution, returnless=body.returnless))
 
 
@@ -178,15 +184,33 @@ class ClaimIn(BaseModel):
 @router.post("/claims", status_code=201)
 def file_claim(body: ClaimIn, key: IdempotencyKey, container: ContainerDep,
                principal: OptionalPrincipal) -> dict[str, Any]:
-    """Customer or staff: a damaged or missing item, settled without a return when the policy approves."""
+    """Customer or staff: a damaged or missing item, settled without a return when the policy approves.
+
+    There is no photo upload for claims: ``photos`` counts only from staff (who saw them, e.g. in an email).
+    From a customer it is taken as 0, so a reason that needs a photo sends the claim to review; the agent
+    then authorizes it and settles it with the stored remedy (``POST /claims/{number}/settle``)."""
     actor = f"staff:{principal.name}" if principal else f"customer:{body.email}"
     result = claims.file_claim(container.uow, order_number=body.order_number, proof=body.email, lines=body.lines,
                                kind=body.kind, remedy=body.remedy, idempotency_key=key, actor=actor,
-                               policy=_policy(container), photos=body.photos, comment=body.comment)
+                               policy=_policy(container), photos=body.photos if principal else 0,
+                               comment=body.comment)
+    return _claim(result)
+
+
+def _claim(result: claims.ClaimResult) -> dict[str, Any]:
     return _money({"rma_number": result.rma.number, "status": str(result.rma.status),
-                   "decision": result.rma.decision, "replayed": result.replayed,
+                   "remedy": result.rma.claim_remedy, "decision": result.rma.decision, "replayed": result.replayed,
                    "refund": _refund(result.refund) if result.refund else None,
                    "replacement_sku": result.replacement.new_sku if result.replacement else None})
+
+
+@router.post("/claims/{number}/settle")
+def settle_claim(number: str, key: IdempotencyKey, container: ContainerDep, principal: Refunder
+                 ) -> dict[str, Any]:
+    """Staff: settle a claim authorized after review with the remedy chosen when it was filed (409 while it
+    is still in review or once settled)."""
+    return _claim(claims.settle_reviewed_claim(container.uow, number, idempotency_key=key,
+                                               actor=f"staff:{principal.name}", policy=_policy(container)))
 
 
 class LateParcelIn(BaseModel):

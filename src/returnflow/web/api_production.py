@@ -92,7 +92,7 @@ def customer_create_return(body: s.ReturnRequestIn, container: ContainerDep,
         container.uow, order_number=order_number, proof=order.customer_email,
         lines=[svc.RequestedLine(order_line_id=l.order_line_id, sku=l.sku, quantity=l.quantity, reason=l.reason,
                                  reason_detail=l.comment) for l in body.lines],
-        actor=f"customer:{order.customer_id}", policy=container.policy, channel="api")
+        actor=f"customer:{order.customer_id}", policy=container.active_policy(), channel="api")
     return s.rma_out(rma)
 
 

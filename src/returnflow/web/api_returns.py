@@ -49,7 +49,7 @@ def create_return(body: s.ReturnRequestIn, container: ContainerDep, principal: O
         container.uow, order_number=body.order_number, proof=body.email or body.customer_id or "",
         lines=[svc.RequestedLine(order_line_id=l.order_line_id, sku=l.sku, quantity=l.quantity, reason=l.reason,
                                  reason_detail=l.comment) for l in body.lines],
-        actor=actor, policy=container.policy, channel="api")
+        actor=actor, policy=container.active_policy(), channel="api")
     return s.rma_out(rma)
 
 
@@ -142,4 +142,4 @@ def inspect(number: str, body: s.InspectIn, container: ContainerDep, p: Writer) 
 @router.post("/returns/{number}/refund")
 def refund(number: str, body: s.RefundIn, container: ContainerDep, p: Refunder) -> dict[str, Any]:
     return s.rma_out(svc.refund(container.uow, number, actor=f"staff:{p.name}", resolution=body.resolution,
-                                reference=body.reference))
+                                reference=body.reference, policy=container.active_policy()))

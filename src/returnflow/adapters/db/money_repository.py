@@ -99,6 +99,13 @@ class MoneyRepository:
                      .scalars()), Decimal(0))
         return units, money
 
+    def exchanged_units(self, rma_id: int) -> dict[int, int]:
+        """Return line id -> units of the RMA given in exchange (every exchange but a cancelled one)."""
+        x = t.exchanges.c
+        rows = self.session.execute(select(x.return_line_id, func.sum(x.quantity)).where(x.rma_id == rma_id)
+                                    .where(x.status != "cancelled").group_by(x.return_line_id))
+        return {int(k): int(v) for k, v in rows}
+
     def add_refund(self, **values: Any) -> int:
         return int(self.session.execute(insert(t.refunds).values(**values)).inserted_primary_key[0])
 
@@ -127,10 +134,16 @@ class MoneyRepository:
 
     # -- policies ----------------------------------------------------------------------------
     def latest_policy(self) -> tuple[str, str] | None:
-        """(version, source) of the active (latest) policy, or None."""
-        c = t.policy_versions.c
-        row = self.session.execute(select(c.version, c.source).order_by(c.id.desc()).limit(1)).first()
+        """(version, source) of the active policy (the latest activation), or None when none was activated
+        (versions stored only because they decided an RMA are not active)."""
+        a, c = t.policy_activations.c, t.policy_versions.c
+        row = self.session.execute(select(c.version, c.source).join(t.policy_activations, a.version == c.version)
+                                   .order_by(a.id.desc()).limit(1)).first()
         return (row[0], row[1]) if row else None
+
+    def activate_policy(self, *, version: str, at: datetime, actor: str) -> None:
+        self.session.execute(insert(t.policy_activations).values(version=version, activated_at=at,
+                                                                 activated_by=actor))
 
     def policy_source(self, version: str) -> str | None:
         c = t.policy_versions.c

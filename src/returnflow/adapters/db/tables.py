@@ -139,6 +139,7 @@ return_authorizations = Table(
     Column("decision", Text, nullable=False, default=""),
     Column("policy_version", String(64)),
     Column("refund_total", MONEY, nullable=False, default=0),
+    Column("claim_remedy", String(16)),  # a claim's chosen remedy: refund, store_credit, replacement
     Column("requested_at", UTC, nullable=False, index=True),
     Column("updated_at", UTC),
 )
@@ -409,6 +410,16 @@ policy_versions = Table(
     Column("source", Text, nullable=False),  # the TOML text as given
     Column("created_at", UTC, nullable=False),
     Column("created_by", String(128), nullable=False, default=""),
+)
+
+# Which stored version is active: the latest row. ``PUT /api/v1/policy`` adds one for a new version and for
+# an existing one sent again (a rollback); versions stored only because they decided an RMA get none.
+policy_activations = Table(
+    "policy_activations", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False),
+    Column("activated_at", UTC, nullable=False),
+    Column("activated_by", String(128), nullable=False, default=""),
 )
 
 refunds = Table(

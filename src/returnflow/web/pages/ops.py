@@ -19,7 +19,7 @@ from returnflow.domain.money import round_money
 from returnflow.domain.returns import ReturnAuthorization, allowed_actions
 from returnflow.domain.statuses import ReturnStatus
 from returnflow.services import settlement
-from returnflow.services import access, centers, dashboard, operations, policies, portal, staff
+from returnflow.services import access, centers, dashboard, operations, portal, staff
 from returnflow.services import returns as svc
 from returnflow.web.deps import ContainerDep
 from returnflow.web.pages import charts, security
@@ -169,7 +169,7 @@ def _detail(request: Request, container: ContainerDep, number: str, *, error: st
             status_code: int = 200) -> Response:
     rma = svc.get_rma(container.uow, number)
     # The same calculator as the refund issued (policy version of the RMA, fees, tax, cap).
-    quote = settlement.preview_refund(container.uow, rma.number, policy=container.policy).quote
+    quote = settlement.preview_refund(container.uow, rma.number, policy=container.active_policy()).quote
     allocations = quote.allocations if quote else {}
     preview = {l.id: allocations.get(l.order_line_id, Decimal(0)) for l in rma.lines}
     return render(request, "ops/detail.html", status_code, rma=rma, error=error, actions=page_actions(rma), buttons=BUTTONS,
@@ -198,7 +198,8 @@ def act(request: Request, container: ContainerDep, user: OpsUser, number: str, a
         "reject": lambda: svc.reject(container.uow, number, actor=actor, reason=note),
         "cancel": lambda: svc.cancel(container.uow, number, actor=actor, reason=note),
         "issue_label": lambda: svc.issue_label(container.uow, number, actor=actor),
-        "refund": lambda: svc.refund(container.uow, number, actor=actor, resolution=resolution, reference=note),
+        "refund": lambda: svc.refund(container.uow, number, actor=actor, resolution=resolution, reference=note,
+                                    policy=container.active_policy()),
         "close": lambda: svc.close(container.uow, number, actor=actor),
     }
     if action not in calls:
@@ -255,7 +256,7 @@ def admin(request: Request, container: ContainerDep, user: AdminUser, error: str
             .order_by(t.api_keys.c.name))]
     return render(request, "ops/admin.html", status_code, users=users, reasons=reasons, keys=keys, error=error,
                   new_key=new_key, roles=staff.ROLES, scopes=access.SCOPES,
-                  policy=policies.active_policy(container.uow, default=container.policy))
+                  policy=container.active_policy())
 
 
 @router.post("/ops/admin/users", dependencies=[CsrfChecked])

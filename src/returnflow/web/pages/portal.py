@@ -88,8 +88,8 @@ def lookup(request: Request, container: ContainerDep, order_number: Annotated[st
 
 def _order_page(request: Request, container: ContainerDep, session: tuple[str, str], *, error: str = "",
                 status_code: int = 200, form: dict[str, str] | None = None) -> Response:
-    order = portal.order_for_portal(container.uow, order_number=session[0], proof=session[1],
-                                    policy=container.policy)
+    policy = container.active_policy()
+    order = portal.order_for_portal(container.uow, order_number=session[0], proof=session[1], policy=policy)
     with container.uow() as uow:
         reasons = staff.list_reasons(uow)
     return render(request, "portal/order.html", status_code, order=order, error=error, form=form or {},
@@ -97,8 +97,8 @@ def _order_page(request: Request, container: ContainerDep, session: tuple[str, s
                   subreasons=json.dumps({r.code: [[s.code, s.label] for s in reasons if s.parent_code == r.code]
                                          for r in reasons if not r.parent_code}),
                   outcomes=portal.OUTCOMES, shipping_methods=portal.SHIPPING_METHODS,
-                  pickup_windows=portal.PICKUP_WINDOWS, bonus_percent=container.policy.store_credit_bonus_percent,
-                  window_days=container.policy.window_days,
+                  pickup_windows=portal.PICKUP_WINDOWS, bonus_percent=policy.store_credit_bonus_percent,
+                  window_days=policy.window_days,
                   max_photos=portal.MAX_PHOTOS, max_photo_mb=portal.MAX_PHOTO_BYTES // (1024 * 1024))
 
 
@@ -124,7 +124,7 @@ def preview(request: Request, container: ContainerDep) -> Response:
             reasons[int(key[7:])] = value[:64]
     try:
         result = portal.preview(container.uow, order_number=session[0], proof=session[1], units=units,
-                                policy=container.policy, reasons=reasons)
+                                policy=container.active_policy(), reasons=reasons)
     except DomainError as exc:
         return JSONResponse({"error": exc.detail}, status_code=422)
     return JSONResponse({"currency": result.currency, "total": str(result.total),
@@ -163,7 +163,7 @@ async def submit(request: Request, container: ContainerDep) -> Response:
             container.uow, order_number=session[0], email=session[1], lines=lines,
             outcome=fields.get("outcome", ""), shipping_method=fields.get("shipping_method", ""),
             pickup_window=fields.get("pickup_window", ""), exchange_note=fields.get("exchange_note", ""),
-            photos=photos, policy=container.policy)
+            photos=photos, policy=container.active_policy())
     except NotEligible as exc:
         return _order_page(request, container, session, status_code=422, form=fields,
                            error="This return cannot be accepted: " + "; ".join(exc.reasons) + ".")
