@@ -172,3 +172,10 @@ class Carrier(Protocol):
     def track(self, tracking_code: str) -> list[TrackingEvent]:
         """Tracking events for `tracking_code`, oldest first; empty when the carrier knows none yet."""
         ...
+
+
+def provider_address(address: Address) -> dict[str, str]:
+    """The address object EasyPost and Shippo both take (their API references, "Address"): ``zip`` for the
+    postal code, the other fields by the same names."""
+    return {"name": address.name, "street1": address.street1, "street2": address.street2, "city": address.city,
+            "state": address.state, "zip": address.postal_code, "country": address.country}

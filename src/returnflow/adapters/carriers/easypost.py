@@ -30,16 +30,16 @@ from easypost.easypost_client import EasyPostClient
 from easypost.errors.general.easypost_error import EasyPostError
 
 from returnflow.adapters.carriers.base import (
-    Address,
     CarrierError,
     CarrierRejected,
     CarrierUnavailable,
+    error_for_status,
     Label,
+    provider_address,
     Rate,
     Shipment,
     TrackingEvent,
     TrackingStatus,
-    error_for_status,
 )
 from returnflow.adapters.carriers.retrying import RetryPolicy, parse_timestamp
 
@@ -82,18 +82,6 @@ class EasyPostSettings:
         )
 
 
-def _address(address: Address) -> dict[str, str]:
-    return {
-        "name": address.name,
-        "street1": address.street1,
-        "street2": address.street2,
-        "city": address.city,
-        "state": address.state,
-        "zip": address.postal_code,
-        "country": address.country,
-    }
-
-
 def _translate(error: EasyPostError) -> CarrierError:
     status = getattr(error, "http_status", None)
     code = getattr(error, "code", None)
@@ -128,8 +116,8 @@ class EasyPostCarrier:
         parcel = shipment.parcel
         created = self._retried(
             lambda: self._client.shipment.create(
-                from_address=_address(shipment.from_address),
-                to_address=_address(shipment.to_address),
+                from_address=provider_address(shipment.from_address),
+                to_address=provider_address(shipment.to_address),
                 parcel={
                     "length": float(round(parcel.length_cm / CM_PER_INCH, 1)),
                     "width": float(round(parcel.width_cm / CM_PER_INCH, 1)),

@@ -32,15 +32,15 @@ from typing import Any
 import httpx
 
 from returnflow.adapters.carriers.base import (
-    Address,
     CarrierRejected,
     CarrierUnavailable,
+    error_for_status,
     Label,
+    provider_address,
     Rate,
     Shipment,
     TrackingEvent,
     TrackingStatus,
-    error_for_status,
 )
 from returnflow.adapters.carriers.retrying import RetryPolicy, parse_timestamp
 
@@ -72,18 +72,6 @@ class ShippoSettings:
             api_base=os.environ.get("SHIPPO_API_BASE", cls.api_base),
             timeout_s=float(os.environ.get("SHIPPO_TIMEOUT_SECONDS", cls.timeout_s)),
         )
-
-
-def _address(address: Address) -> dict[str, str]:
-    return {
-        "name": address.name,
-        "street1": address.street1,
-        "street2": address.street2,
-        "city": address.city,
-        "state": address.state,
-        "zip": address.postal_code,
-        "country": address.country,
-    }
 
 
 def _messages(body: Any) -> str:
@@ -144,8 +132,8 @@ class ShippoCarrier:
             "POST",
             "/shipments/",
             json={
-                "address_from": _address(shipment.from_address),
-                "address_to": _address(shipment.to_address),
+                "address_from": provider_address(shipment.from_address),
+                "address_to": provider_address(shipment.to_address),
                 "parcels": [
                     {
                         "length": str(parcel.length_cm),
