@@ -49,7 +49,7 @@ def bars(title: str, labels: Sequence[str], values: Sequence[float], *, fmt: Cal
         points.append(f"{x + step * 0.35:.1f},{TOP + inner_h * (1 - running / total):.1f}")
     if cumulative and points:
         body.append(f'<polyline points="{" ".join(points)}" class="line accent"/>')
-        body.append(f'<text x="{W - 10}" y="{TOP + 10}" class="axis" text-anchor="end">cumulative % (line)</text>')
+        body.append(f'<text x="{W - 10}" y="{max(TOP - 4, 8)}" class="axis" text-anchor="end">line: cumulative %</text>')
     return _frame(title, body, peak, fmt)
 
 
