@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, cast, func, insert, literal, Select, select, String, union_all
+from sqlalchemy import bindparam, case, cast, func, insert, literal, Select, select, String, union_all, update
 from sqlalchemy.orm import Session, joinedload
 
 from returnflow.adapters.db import tables as t
@@ -47,9 +47,17 @@ class Repository:
         self.session = session
 
     # -- orders ------------------------------------------------------------------------------
+    def _sqlite_row_lock(self, column: Any, value: str) -> None:
+        """SQLite has no ``SELECT … FOR UPDATE``: touch the row with a no-op UPDATE first, which takes the
+        database's write lock for this transaction, so a concurrent locker waits (busy timeout) and then reads
+        what this one committed. PostgreSQL uses real row locks instead."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            self.session.execute(update(column.table).where(column == value).values({column.key: column}))
+
     def order_by_number(self, order_number: str, *, for_update: bool = False) -> Order | None:
         stmt = select(Order).where(t.orders.c.order_number == order_number)
         if for_update:
+            self._sqlite_row_lock(t.orders.c.order_number, order_number)
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).first()
 
@@ -65,6 +73,7 @@ class Repository:
                 .options(joinedload(Order.lines))  # type: ignore[attr-defined]
                 .where(t.orders.c.order_number == order_number))
         if for_update:
+            self._sqlite_row_lock(t.orders.c.order_number, order_number)
             stmt = stmt.with_for_update(of=t.orders)
         row = self.session.execute(stmt).unique().first()
         return (row[0], row[1], row[2]) if row else (None, None, None)
@@ -135,6 +144,7 @@ class Repository:
     def rma_by_number(self, number: str, *, for_update: bool = False) -> ReturnAuthorization | None:
         stmt = select(ReturnAuthorization).where(t.return_authorizations.c.number == number)
         if for_update:
+            self._sqlite_row_lock(t.return_authorizations.c.number, number)
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).first()
 
