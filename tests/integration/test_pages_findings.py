@@ -19,37 +19,18 @@ from returnflow.services import returns as svc
 from returnflow.web.app import create_app
 from returnflow.web.pages import security
 from tests.conftest import add_order
+from tests.integration.pages_helpers import PASSWORD, csrf, login, staff_client
 
-PASSWORD = "correct horse battery"
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
-
-@pytest.fixture(scope="session")
-def postgresql_url(postgres_url: str) -> str:
-    return postgres_url
 
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    container.settings.secret_key = "test-secret"
-    security.lookup_limiter.reset()
-    with container.uow() as uow:
-        for role in staff.ROLES:
-            staff.create_user(uow, username=role, password=PASSWORD, role=role)
-        uow.commit()
-    with TestClient(create_app(container), base_url="https://testserver") as c:
-        yield c
+    yield from staff_client(container)
 
 
-def _csrf(client: TestClient, path: str = "/returns") -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)  # type: ignore[union-attr]
 
-
-def _login(client: TestClient, role: str) -> str:
-    r = client.post("/staff/login", data={"csrf_token": _csrf(client, "/staff/login"), "username": role,
-                                          "password": PASSWORD}, follow_redirects=False)
-    assert r.status_code == 303
-    return _csrf(client, "/ops/review" if role != "warehouse" else "/console")
 
 
 def _token(number: str) -> str:
@@ -65,7 +46,7 @@ def _count(container: Container, table) -> int:  # type: ignore[no-untyped-def]
 
 def test_a_return_of_600_lines_is_submitted_from_the_portal_form(container: Container, client: TestClient) -> None:
     add_order(container, lines=[(f"SKU-{i:04d}", 2, "1.50") for i in range(600)])
-    token = _csrf(client)
+    token = csrf(client)
     r = client.post("/returns/lookup", data={"csrf_token": token, "order_number": "100001",
                                              "proof": "ann@example.com"}, follow_redirects=False)
     assert r.status_code == 303
@@ -111,7 +92,7 @@ def test_an_unexpected_error_gives_browsers_a_500_page(container: Container) -> 
 
 def test_an_over_long_order_number_reshows_the_lookup_form(container: Container, client: TestClient) -> None:
     add_order(container)
-    r = client.post("/returns/lookup", headers=HTML, data={"csrf_token": _csrf(client), "order_number": "9" * 65,
+    r = client.post("/returns/lookup", headers=HTML, data={"csrf_token": csrf(client), "order_number": "9" * 65,
                                                            "proof": "ann@example.com"})
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
     assert "at most 64 characters" in r.text and 'action="/returns/lookup"' in r.text
@@ -119,7 +100,7 @@ def test_an_over_long_order_number_reshows_the_lookup_form(container: Container,
 
 
 def test_bad_list_parameters_and_filters_show_a_message(container: Container, client: TestClient) -> None:
-    _login(client, "agent")
+    login(client, "agent")
     r = client.get("/ops/returns?page=abc", headers=HTML)
     assert r.status_code == 200 and "is not a page number" in r.text
     r = client.get("/ops/returns?status=bogus&date_from=notadate", headers=HTML)
@@ -133,7 +114,7 @@ def test_csv_export_writes_money_with_the_currency_decimals(container: Container
     svc.request_return(container.uow, order_number="100001", proof="ann@example.com",
                        lines=[svc.RequestedLine(sku="SKU-A", quantity=1, reason="damaged")],
                        actor="customer:ann", policy=container.policy)
-    _login(client, "agent")
+    login(client, "agent")
     rows = client.get("/ops/returns.csv").text.splitlines()
     assert rows[1].endswith(",0.00,GBP")
 
@@ -148,7 +129,7 @@ def _users(container: Container) -> list[tuple[str, str, bool, int]]:
 
 
 def test_the_last_active_admin_cannot_be_demoted_or_disabled(container: Container, client: TestClient) -> None:
-    token = _login(client, "admin")
+    token = login(client, "admin")
     before = _users(container)
     for role, active in (("agent", "yes"), ("warehouse", "yes"), ("admin", "no")):
         r = client.post("/ops/admin/users/role", data={"csrf_token": token, "username": "admin", "role": role,
@@ -179,7 +160,7 @@ def _authorized(container: Container, *, shipping_method: str = "pickup", days_a
 def test_an_empty_parcel_is_recorded_as_such_and_can_be_closed(container: Container, client: TestClient) -> None:
     rma = _authorized(container)
     assert str(rma.status) == "authorized"
-    token = _login(client, "admin")
+    token = login(client, "admin")
     line_id = rma.lines[0].id
     bad = client.post(f"/console/rma/{rma.number}/receive", data={"csrf_token": token, f"units_{line_id}": "-1",
                                                                   "return_center_code": "RC-UK-01"})
@@ -201,7 +182,7 @@ def test_an_empty_parcel_is_recorded_as_such_and_can_be_closed(container: Contai
 
 def test_the_detail_page_offers_only_actions_that_can_succeed(container: Container, client: TestClient) -> None:
     rma = _authorized(container)
-    _login(client, "agent")
+    login(client, "agent")
     page = client.get(f"/ops/returns/{rma.number}").text
     assert 'id="action-refund"' not in page and "Issue refund" not in page
     assert 'id="action-issue_label"' in page and 'id="action-cancel"' in page
@@ -215,7 +196,7 @@ def test_approving_from_the_review_queue_issues_the_chosen_label(container: Cont
                                                                  method: str) -> None:
     rma = _authorized(container, shipping_method=method, days_ago=60)
     assert str(rma.status) == "in_review"
-    token = _login(client, "agent")
+    token = login(client, "agent")
     r = client.post(f"/ops/returns/{rma.number}/authorize", data={"csrf_token": token, "back": "review"},
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/ops/review"
@@ -251,7 +232,7 @@ def _authorized_second(container: Container):  # type: ignore[no-untyped-def]
 def test_the_warehouse_can_reject_units_with_a_reason_and_they_are_not_refunded(
         container: Container, client: TestClient) -> None:
     rma = _authorized(container)  # 2 units of SKU-A at 10.00
-    token = _login(client, "admin")
+    token = login(client, "admin")
     line_id = rma.lines[0].id
     form = {"csrf_token": token, f"units_{line_id}": "2", f"grade_{line_id}": "D", f"accept_{line_id}": "no",
             "return_center_code": "RC-UK-01"}

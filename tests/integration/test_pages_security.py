@@ -14,39 +14,19 @@ from sqlalchemy import func, select
 from returnflow.adapters.db import tables as t
 from returnflow.bootstrap import Container
 from returnflow.services import returns as svc, staff
-from returnflow.web.app import create_app
 from returnflow.web.pages import security
 from tests.conftest import add_order
+from tests.integration.pages_helpers import PASSWORD, csrf, login, staff_client
 
-PASSWORD = "correct horse battery"
 
-
-@pytest.fixture(scope="session")
-def postgresql_url(postgres_url: str) -> str:
-    """tests/conftest.py's ``container`` asks for ``postgresql_url``; the server fixture is ``postgres_url``."""
-    return postgres_url
 
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    container.settings.secret_key = "test-secret"
-    security.lookup_limiter.reset()
-    with container.uow() as uow:
-        for role in staff.ROLES:
-            staff.create_user(uow, username=role, password=PASSWORD, role=role)
-        uow.commit()
-    with TestClient(create_app(container), base_url="https://testserver") as c:
-        yield c
+    yield from staff_client(container)
 
 
-def _csrf(client: TestClient, path: str = "/returns") -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)  # type: ignore[union-attr]
 
-
-def _login(client: TestClient, role: str) -> None:
-    r = client.post("/staff/login", data={"csrf_token": _csrf(client, "/staff/login"), "username": role,
-                                          "password": PASSWORD}, follow_redirects=False)
-    assert r.status_code == 303
 
 
 def _rma_in_review(container: Container) -> str:
@@ -66,19 +46,19 @@ def test_passwords_are_stored_as_argon2id_hashes(container: Container, client: T
 
 
 def test_wrong_password_is_refused_without_a_session(client: TestClient) -> None:
-    r = client.post("/staff/login", data={"csrf_token": _csrf(client, "/staff/login"), "username": "agent",
+    r = client.post("/staff/login", data={"csrf_token": csrf(client, "/staff/login"), "username": "agent",
                                           "password": "wrong password"}, follow_redirects=False)
     assert r.status_code == 401 and security.SESSION_COOKIE not in r.cookies
 
 
 def test_session_cookie_is_httponly_secure_and_samesite(client: TestClient) -> None:
-    r = client.post("/staff/login", data={"csrf_token": _csrf(client, "/staff/login"), "username": "agent",
+    r = client.post("/staff/login", data={"csrf_token": csrf(client, "/staff/login"), "username": "agent",
                                           "password": PASSWORD}, follow_redirects=False)
     cookie = r.headers["set-cookie"].lower()
     assert "rf_staff=" in cookie and "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
 
 
-def test_forged_session_cookie_is_sent_to_login(client: TestClient) -> None:
+def test_forged_session_cookie_is_sent_tologin(client: TestClient) -> None:
     client.cookies.set(security.SESSION_COOKIE, "eyJ1IjoxLCJ2IjoxfQ.forged.signature")
     r = client.get("/ops/returns", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/staff/login")
@@ -87,7 +67,7 @@ def test_forged_session_cookie_is_sent_to_login(client: TestClient) -> None:
 def test_approving_without_the_csrf_token_is_refused_and_changes_nothing(container: Container,
                                                                          client: TestClient) -> None:
     number = _rma_in_review(container)
-    _login(client, "agent")
+    login(client, "agent")
     r = client.post(f"/ops/returns/{number}/authorize", data={"note": "x"}, follow_redirects=False)
     assert r.status_code == 403
     r = client.post(f"/ops/returns/{number}/authorize", data={"note": "x", "csrf_token": "guess"},
@@ -100,7 +80,7 @@ def test_approving_without_the_csrf_token_is_refused_and_changes_nothing(contain
     ("warehouse", "/ops/returns", 403), ("warehouse", "/ops/dashboard", 403), ("agent", "/console", 403),
     ("agent", "/ops/admin", 403), ("admin", "/ops/admin", 200), ("warehouse", "/console", 200)])
 def test_each_role_sees_only_its_pages(client: TestClient, role: str, path: str, status: int) -> None:
-    _login(client, role)
+    login(client, role)
     assert client.get(path, follow_redirects=False).status_code == status
 
 
@@ -112,16 +92,16 @@ def test_anonymous_visitors_are_sent_to_login_from_every_staff_area(client: Test
 
 def test_warehouse_cannot_approve_and_nothing_changes(container: Container, client: TestClient) -> None:
     number = _rma_in_review(container)
-    _login(client, "warehouse")
-    token = _csrf(client, "/console")
+    login(client, "warehouse")
+    token = csrf(client, "/console")
     r = client.post(f"/ops/returns/{number}/authorize", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 403
     assert str(svc.get_rma(container.uow, number).status) == "in_review"
 
 
 def test_agent_cannot_create_users_and_nothing_changes(container: Container, client: TestClient) -> None:
-    _login(client, "agent")
-    r = client.post("/ops/admin/users", data={"csrf_token": _csrf(client, "/ops/returns"), "username": "eve",
+    login(client, "agent")
+    r = client.post("/ops/admin/users", data={"csrf_token": csrf(client, "/ops/returns"), "username": "eve",
                                               "password": "0123456789ab", "role": "admin"}, follow_redirects=False)
     assert r.status_code == 403
     with container.uow() as uow:
@@ -129,7 +109,7 @@ def test_agent_cannot_create_users_and_nothing_changes(container: Container, cli
 
 
 def test_a_role_change_ends_the_open_session(container: Container, client: TestClient) -> None:
-    _login(client, "agent")
+    login(client, "agent")
     assert client.get("/ops/returns", follow_redirects=False).status_code == 200
     with container.uow() as uow:
         staff.change_role(uow, username="agent", role="agent", active=False)
@@ -139,7 +119,7 @@ def test_a_role_change_ends_the_open_session(container: Container, client: TestC
 
 def test_wrong_email_and_unknown_order_give_the_same_answer(container: Container, client: TestClient) -> None:
     add_order(container)
-    token = _csrf(client)
+    token = csrf(client)
     wrong_email = client.post("/returns/lookup", data={"csrf_token": token, "order_number": "100001",
                                                        "proof": "bob@example.com"})
     unknown = client.post("/returns/lookup", data={"csrf_token": token, "order_number": "999999",
@@ -152,7 +132,7 @@ def test_wrong_email_and_unknown_order_give_the_same_answer(container: Container
 def test_lookups_are_rate_limited_after_five_failures_even_for_the_right_pair(container: Container,
                                                                               client: TestClient) -> None:
     add_order(container)
-    token = _csrf(client)
+    token = csrf(client)
     for _ in range(5):
         assert client.post("/returns/lookup", data={"csrf_token": token, "order_number": "100001",
                                                     "proof": f"guess{_}@example.com"}).status_code == 404
@@ -183,7 +163,7 @@ def test_a_tracking_link_shows_only_its_own_return(container: Container, client:
 def test_a_photo_that_is_not_an_image_is_refused_and_no_return_is_stored(container: Container,
                                                                           client: TestClient) -> None:
     order = add_order(container)
-    token = _csrf(client)
+    token = csrf(client)
     client.post("/returns/lookup", data={"csrf_token": token, "order_number": "100001", "proof": "ann@example.com"})
     line_id = order.lines[0].id
     r = client.post("/returns/order", data={"csrf_token": token, f"qty_{line_id}": "1", f"reason_{line_id}": "damaged",

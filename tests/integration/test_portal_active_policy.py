@@ -12,24 +12,16 @@ from fastapi.testclient import TestClient
 from returnflow.bootstrap import Container
 from returnflow.services import policies
 from returnflow.services import returns as svc
-from returnflow.web.app import create_app
-from returnflow.web.pages import security
 from tests.conftest import add_order
+from tests.integration.pages_helpers import staff_client
 
 STORED = 'version = "portal-2026-12"\n[fees]\nreturn_shipping_fee = "2.00"\n'
 
 
-@pytest.fixture(scope="session")
-def postgresql_url(postgres_url: str) -> str:
-    return postgres_url
-
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    container.settings.secret_key = "test-secret"
-    security.lookup_limiter.reset()
-    with TestClient(create_app(container), base_url="https://testserver") as c:
-        yield c
+    yield from staff_client(container, with_users=False)
 
 
 def test_the_portal_previews_and_submits_with_the_active_stored_policy(container: Container,
