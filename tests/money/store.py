@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from returnflow.adapters.db import tables as t
 from returnflow.adapters.db.money_repository import MoneyRepository
@@ -62,3 +62,22 @@ def receive_and_inspect(uow_factory: Uow, rma: ReturnAuthorization, received: di
             rma = returns.inspect_line(uow_factory, rma.number, line_id=line.id or 0, grade="A", actor="staff:w",
                                        accept=accept)
     return rma
+
+def catalogue(uow_factory, *rows) -> None:  # type: ignore[no-untyped-def]
+    """Products (sku, product group, price, stock at RC1)."""
+    with uow_factory() as uow:
+        for sku, group, price, stock in rows:
+            uow.session.execute(insert(t.products).values(sku=sku, name=sku, product_group=group, price=Decimal(price),
+                                                          currency="GBP"))
+            if stock:
+                uow.session.execute(insert(t.stock_movements).values(sku=sku, location_code="RC1", quantity=stock,
+                                                                     reason="initial",
+                                                                     occurred_at=datetime.now(UTC)))
+        uow.commit()
+
+
+def stock(uow_factory, sku: str) -> int:  # type: ignore[no-untyped-def]
+    """Units of ``sku`` in stock over all locations (the stock movement ledger)."""
+    with uow_factory() as uow:
+        return int(uow.session.execute(select(func.coalesce(func.sum(t.stock_movements.c.quantity), 0))
+                                       .where(t.stock_movements.c.sku == sku)).scalar_one())

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from returnflow.adapters.db import tables as t
 from returnflow.domain.errors import Conflict, InvalidInput
@@ -16,46 +16,30 @@ from returnflow.domain.statuses import ReturnStatus
 from returnflow.services import claims, exchanges, policies, settlement, store_credit
 
 from tests.money.builders import line, order
-from tests.money.store import receive_and_inspect, request, store_order
+from tests.money.store import catalogue, receive_and_inspect, request, stock, store_order
 
 POLICY = ReturnPolicy()
 INSTANT = parse_policy('version = "i"\n[exchanges]\ninstant = true\nhold_days = 14\n')
 
 
-def _catalogue(uow_factory, *rows) -> None:  # type: ignore[no-untyped-def]
-    with uow_factory() as uow:
-        for sku, group, price, stock in rows:
-            uow.session.execute(insert(t.products).values(sku=sku, name=sku, product_group=group, price=D(price),
-                                                          currency="GBP"))
-            if stock:
-                uow.session.execute(insert(t.stock_movements).values(sku=sku, location_code="RC1", quantity=stock,
-                                                                     reason="initial",
-                                                                     occurred_at=datetime.now(UTC)))
-        uow.commit()
 
 
-def _stock(uow_factory, sku: str) -> int:  # type: ignore[no-untyped-def]
-    with uow_factory() as uow:
-        return int(uow.session.execute(select(func.coalesce(func.sum(t.stock_movements.c.quantity), 0))
-                                       .where(t.stock_movements.c.sku == sku)).scalar_one())
-
-
-def test_another_size_of_the_same_product_costs_nothing_and_reserves_stock(uow_factory) -> None:  # type: ignore[no-untyped-def]
+def test_another_size_of_the_same_product_costs_nothing_and_reservesstock(uow_factory) -> None:  # type: ignore[no-untyped-def]
     o = store_order(uow_factory, order(line(1, "50.00", sku="TEE-M")), [("card", "50.00")])
-    _catalogue(uow_factory, ("TEE-M", "TEE", "50.00", 0), ("TEE-L", "TEE", "55.00", 3))
+    catalogue(uow_factory, ("TEE-M", "TEE", "50.00", 0), ("TEE-L", "TEE", "55.00", 3))
     rma = request(uow_factory, o, {o.lines[0].id: 1}, policy=POLICY)
     result = exchanges.request_exchange(uow_factory, rma.number, return_line_id=rma.lines[0].id, new_sku="TEE-L",
                                         idempotency_key="x1", actor="customer:C1", policy=POLICY)
     assert (result.price_difference, result.status, result.location_code) == (D("0"), "reserved", "RC1")
-    assert _stock(uow_factory, "TEE-L") == 2  # 3 - 1 reserved
+    assert stock(uow_factory, "TEE-L") == 2  # 3 - 1 reserved
     again = exchanges.request_exchange(uow_factory, rma.number, return_line_id=rma.lines[0].id, new_sku="TEE-L",
                                        idempotency_key="x1", actor="customer:C1", policy=POLICY)
-    assert again.replayed and again.exchange_id == result.exchange_id and _stock(uow_factory, "TEE-L") == 2
+    assert again.replayed and again.exchange_id == result.exchange_id and stock(uow_factory, "TEE-L") == 2
 
 
 def test_a_different_product_charges_or_refunds_the_price_difference(uow_factory) -> None:  # type: ignore[no-untyped-def]
     o = store_order(uow_factory, order(line(1, "50.00", 2, sku="TEE-M")), [("card", "100.00")])
-    _catalogue(uow_factory, ("TEE-M", "TEE", "50.00", 0), ("HOODIE", "HOODIE", "64.99", 5), ("CAP", "CAP", "12.50", 5))
+    catalogue(uow_factory, ("TEE-M", "TEE", "50.00", 0), ("HOODIE", "HOODIE", "64.99", 5), ("CAP", "CAP", "12.50", 5))
     rma = request(uow_factory, o, {o.lines[0].id: 2}, policy=POLICY)
     up = exchanges.request_exchange(uow_factory, rma.number, return_line_id=rma.lines[0].id, new_sku="HOODIE",
                                     quantity=1, idempotency_key="up", actor="c", policy=POLICY)
@@ -67,7 +51,7 @@ def test_a_different_product_charges_or_refunds_the_price_difference(uow_factory
 
 def test_an_exchange_for_an_item_out_of_stock_is_refused_and_changes_nothing(uow_factory) -> None:  # type: ignore[no-untyped-def]
     o = store_order(uow_factory, order(line(1, "50.00", sku="TEE-M")))
-    _catalogue(uow_factory, ("TEE-M", "TEE", "50.00", 0), ("TEE-S", "TEE", "50.00", 0))
+    catalogue(uow_factory, ("TEE-M", "TEE", "50.00", 0), ("TEE-S", "TEE", "50.00", 0))
     rma = request(uow_factory, o, {o.lines[0].id: 1}, policy=POLICY)
     with pytest.raises(exchanges.OutOfStock, match="TEE-S is out of stock"):
         exchanges.request_exchange(uow_factory, rma.number, return_line_id=rma.lines[0].id, new_sku="TEE-S",
@@ -76,12 +60,12 @@ def test_an_exchange_for_an_item_out_of_stock_is_refused_and_changes_nothing(uow
         assert uow.session.execute(select(func.count()).select_from(t.exchanges)).scalar_one() == 0
         assert uow.session.execute(select(func.count()).select_from(t.outbox)
                                    .where(t.outbox.c.topic == "exchange.requested")).scalar_one() == 0
-    assert _stock(uow_factory, "TEE-S") == 0
+    assert stock(uow_factory, "TEE-S") == 0
 
 
 def test_an_instant_exchange_hold_is_charged_when_the_item_never_comes_back(uow_factory) -> None:  # type: ignore[no-untyped-def]
     o = store_order(uow_factory, order(line(1, "50.00", sku="TEE-M")))
-    _catalogue(uow_factory, ("TEE-M", "TEE", "50.00", 0), ("TEE-L", "TEE", "50.00", 1))
+    catalogue(uow_factory, ("TEE-M", "TEE", "50.00", 0), ("TEE-L", "TEE", "50.00", 1))
     rma = request(uow_factory, o, {o.lines[0].id: 1}, policy=INSTANT)
     with pytest.raises(InvalidInput, match="not offered"):
         exchanges.request_exchange(uow_factory, rma.number, return_line_id=rma.lines[0].id, new_sku="TEE-L",
@@ -108,20 +92,20 @@ def test_a_missing_item_claim_is_refunded_without_a_return_and_a_late_parcel_is_
     late = claims.receive_late_parcel(uow_factory, result.rma.number, quantities={result.rma.lines[0].id: 1},
                                       return_center_code="RC1", actor="staff:w")
     assert (late.status, late.refund_total, late.lines[0].quantity_received) == (ReturnStatus.SETTLED, D("30.00"), 1)
-    assert _stock(uow_factory, "SKU-1") == 1
+    assert stock(uow_factory, "SKU-1") == 1
     with uow_factory() as uow:
         assert uow.session.execute(select(func.count()).select_from(t.refunds)).scalar_one() == 1
 
 
 def test_a_damaged_item_can_be_replaced(uow_factory) -> None:  # type: ignore[no-untyped-def]
     o = store_order(uow_factory, order(line(1, "30.00", sku="MUG")))
-    _catalogue(uow_factory, ("MUG", "MUG", "30.00", 4))
+    catalogue(uow_factory, ("MUG", "MUG", "30.00", 4))
     result = claims.file_claim(uow_factory, order_number=o.order_number, proof=o.customer_email,
                                lines={o.lines[0].id: 1}, kind="damaged", remedy="replacement", idempotency_key="rep",
                                actor="c", policy=POLICY, photos=1, at=o.placed_at + timedelta(days=2))
     assert (result.rma.status, result.rma.resolution, result.replacement.price_difference) == \
         (ReturnStatus.SETTLED, "exchange", D("0"))
-    assert _stock(uow_factory, "MUG") == 3
+    assert stock(uow_factory, "MUG") == 3
 
 
 def test_keep_it_refunds_a_cheap_item_without_it_coming_back(uow_factory) -> None:  # type: ignore[no-untyped-def]

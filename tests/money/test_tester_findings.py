@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from returnflow.adapters.db import tables as t
 from returnflow.domain.errors import Conflict, InvalidInput
@@ -17,7 +17,7 @@ from returnflow.domain.policy_file import parse_policy
 from returnflow.domain.statuses import ReturnStatus
 from returnflow.services import exchanges, policies, returns, settlement
 from tests.money.builders import line, order
-from tests.money.store import receive_and_inspect, request, store_order
+from tests.money.store import catalogue, receive_and_inspect, request, stock, store_order
 
 POLICY = ReturnPolicy()
 NO_KEEP_IT = parse_policy('version = "no-keep"\n[fees]\nreturn_shipping_cost = "6.50"\n')
@@ -37,23 +37,6 @@ def snapshot(uow_factory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         return {"counts": counts, "rmas": [tuple(r) for r in rmas], "payments": [tuple(p) for p in paid]}
 
 
-def catalogue(uow_factory, *rows) -> None:  # type: ignore[no-untyped-def]
-    """Products (sku, product group, price, stock at RC1)."""
-    with uow_factory() as uow:
-        for sku, group, price, stock in rows:
-            uow.session.execute(insert(t.products).values(sku=sku, name=sku, product_group=group, price=D(price),
-                                                          currency="GBP"))
-            if stock:
-                uow.session.execute(insert(t.stock_movements).values(sku=sku, location_code="RC1", quantity=stock,
-                                                                     reason="initial",
-                                                                     occurred_at=datetime.now(UTC)))
-        uow.commit()
-
-
-def stock(uow_factory, sku: str) -> int:  # type: ignore[no-untyped-def]
-    with uow_factory() as uow:
-        return int(uow.session.execute(select(func.coalesce(func.sum(t.stock_movements.c.quantity), 0))
-                                       .where(t.stock_movements.c.sku == sku)).scalar_one())
 
 
 def exchange(uow_factory, rma, key: str, sku: str = "TEE-L", quantity: int | None = None):  # type: ignore[no-untyped-def]
