@@ -17,7 +17,6 @@ import json
 import logging
 import time
 import uuid
-from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +25,8 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from returnflow.web.rate_limits import WindowLimiter
 
 from returnflow.adapters.db import tables as t
 from returnflow.adapters.jsonlog import request_id
@@ -218,7 +219,7 @@ class OrderLookupRateLimit:
     def __init__(self, app: ASGIApp, *, per_minute: int = 30,
                  prefixes: tuple[str, ...] = ("/api/v1/orders/",)) -> None:
         self.app, self.per_minute, self.prefixes = app, per_minute, prefixes
-        self.hits: dict[str, deque[float]] = defaultdict(deque)
+        self.window = WindowLimiter(max(per_minute, 1), 60)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or self.per_minute <= 0 or not scope["path"].startswith(self.prefixes)
@@ -226,16 +227,10 @@ class OrderLookupRateLimit:
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]
-        now = time.monotonic()
-        window = self.hits[client]
-        while window and window[0] <= now - 60:
-            window.popleft()
-        if len(window) >= self.per_minute:
-            retry = max(1, int(60 - (now - window[0])) + 1)
+        if not self.window.hit(client):
             await _respond(send, *_problem(429, "Too many requests", "too many order lookups; try again later"),
-                           [(b"retry-after", str(retry).encode())])
+                           [(b"retry-after", str(self.window.retry_after(client)).encode())])
             return
-        window.append(now)
         await self.app(scope, receive, send)
 
 
@@ -250,8 +245,8 @@ class ProofFailureRateLimit:
     """
 
     def __init__(self, app: ASGIApp, *, max_failures: int = 10, window_seconds: float = 900.0) -> None:
-        self.app, self.max_failures, self.window = app, max_failures, window_seconds
-        self.failures: dict[str, deque[float]] = defaultdict(deque)
+        self.app = app
+        self.failures = WindowLimiter(max_failures, window_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -262,20 +257,15 @@ class ProofFailureRateLimit:
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]
-        now = time.monotonic()
-        window = self.failures[client]
-        while window and window[0] <= now - self.window:
-            window.popleft()
-        if len(window) >= self.max_failures:
-            retry = max(1, int(self.window - (now - window[0])) + 1)
+        if not self.failures.allowed(client):
             await _respond(send, *_problem(429, "Too many requests",
                                            "too many failed attempts to prove an order; try again later"),
-                           [(b"retry-after", str(retry).encode())])
+                           [(b"retry-after", str(self.failures.retry_after(client)).encode())])
             return
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 404:
-                window.append(time.monotonic())
+                self.failures.hit(client)
             await send(message)
 
         await self.app(scope, receive, counting_send)

@@ -12,9 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +23,7 @@ from starlette.responses import Response
 from returnflow.bootstrap import Container
 from returnflow.services import staff
 from returnflow.services.staff import StaffUser
+from returnflow.web.rate_limits import WindowLimiter
 
 log = logging.getLogger("returnflow.web.pages")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
@@ -221,33 +219,18 @@ CsrfChecked = Depends(verify_csrf)
 
 # -- rate limiting of order lookups -------------------------------------------------------------
 
-class LookupLimiter:
-    """At most ``limit`` failed order lookups per client IP in ``window`` seconds (in-process memory:
-    each server process counts on its own; put a shared limiter in the proxy when running several)."""
+class LookupLimiter(WindowLimiter):
+    """At most ``limit`` failed order lookups per client IP in ``window`` seconds (see
+    :mod:`returnflow.web.rate_limits`: in-process memory, each server process counts on its own)."""
 
     def __init__(self, limit: int = 5, window: float = 900.0) -> None:
-        self.limit, self.window = limit, window
-        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _prune(self, key: str, now: float) -> deque[float]:
-        q = self._failures[key]
-        while q and now - q[0] > self.window:
-            q.popleft()
-        return q
+        super().__init__(limit, window)
 
     def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._prune(key, time.monotonic())) >= self.limit
+        return not self.allowed(key)
 
     def failed(self, key: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self._prune(key, now).append(now)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._failures.clear()
+        self.hit(key)
 
 
 lookup_limiter = LookupLimiter()
