@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -78,6 +79,27 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         children = []
     return own(pid) + sum(own(c) for c in children)
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of every ``postgres`` process on the machine (the database server's share;
+    its backends come and go, so the difference over a phase is a lower bound when connections close)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text.split(" (", 1)[1].startswith("postgres)"):
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process (the load generator)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def pct(values: list[float], q: float) -> float:
@@ -201,18 +223,23 @@ def main() -> None:
                                       "cpus": os.cpu_count(), "levels": {}}
         asyncio.run(driver.closed_loop("create", 4, 2))  # warm-up; also gives RMAs to read
         print(f"{'concurrency':>11} {'endpoint':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
-              f"{'API CPU ms/req':>14} {'worker CPU s':>12}")
+              f"{'API CPU ms/req':>14} {'worker ms/req':>13} {'PG ms/req':>9} {'client ms/req':>13}")
         peak = {"trivial": 0.0, "create": 0.0, "get": 0.0}
         for level in [int(x) for x in args.levels.split(",")]:
             for kind in ("trivial", "create", "get"):
                 api_cpu, worker_cpu = cpu_seconds(processes[0].pid), cpu_seconds(processes[1].pid)
+                pg_cpu, client_cpu = postgres_cpu_seconds(), own_cpu_seconds()
                 r = asyncio.run(driver.closed_loop(kind, level, args.seconds))
-                r["api_cpu_ms_per_request"] = (cpu_seconds(processes[0].pid) - api_cpu) * 1000 / max(r["requests"], 1)
-                r["worker_cpu_seconds"] = cpu_seconds(processes[1].pid) - worker_cpu
+                n = max(r["requests"], 1)
+                r["api_cpu_ms_per_request"] = (cpu_seconds(processes[0].pid) - api_cpu) * 1000 / n
+                r["worker_cpu_ms_per_request"] = (cpu_seconds(processes[1].pid) - worker_cpu) * 1000 / n
+                r["postgres_cpu_ms_per_request"] = (postgres_cpu_seconds() - pg_cpu) * 1000 / n
+                r["client_cpu_ms_per_request"] = (own_cpu_seconds() - client_cpu) * 1000 / n
                 results["levels"].setdefault(str(level), {})[kind] = r  # type: ignore[union-attr]
                 peak[kind] = max(peak[kind], r["rps"])
                 print(f"{level:>11} {kind:>8} {r['rps']:>8.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-                      f"{r['errors']:>6} {r['api_cpu_ms_per_request']:>14.2f} {r['worker_cpu_seconds']:>12.1f}",
+                      f"{r['errors']:>6} {r['api_cpu_ms_per_request']:>14.2f} {r['worker_cpu_ms_per_request']:>13.2f} "
+                      f"{r['postgres_cpu_ms_per_request']:>9.2f} {r['client_cpu_ms_per_request']:>13.2f}",
                       flush=True)
         at70 = asyncio.run(driver.open_loop("create", 0.7 * peak["create"], args.seconds))
         results.update(peak=peak, create_at_70_percent=at70, ratio_create_to_trivial=peak["create"] / peak["trivial"])
