@@ -164,7 +164,7 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
                 rma.authorize(actor="system:policy", at=at, note="auto-approved by policy")
             else:
                 rma.send_to_review(actor="system:policy", at=at, reasons=verdict.reasons)
-        uow.repo.add_rma(rma)
+        uow.repo.insert_new_rma(rma)
         return _finish(uow, rma, 0)
 
 
