@@ -1,7 +1,8 @@
 """Background worker: claims due outbox messages, delivers them through idempotent handlers, acks.
 
 One loop (``run``): claim a batch under a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so any number
-of workers share the table), handle each message, then ack it, or record the error and schedule a retry
+of workers share the table), handle each message, then ack the batch's delivered messages in one
+statement (``rma.event`` fan-out acks in its own transaction), or record the error and schedule a retry
 with exponential backoff and jitter (``adapters.outbox.backoff``), or park it ``dead`` after the last
 attempt. A killed worker's messages come back when their lease ends. With ``RETURNFLOW_BROKER_URL`` set,
 the loop only relays message ids to Dramatiq (Redis or RabbitMQ) and Dramatiq workers deliver them

@@ -60,14 +60,21 @@ class Dispatcher:
     def close(self) -> None:
         self.http.close()
 
-    def handle(self, message: OutboxMessage) -> None:
-        """Run the message's handler and ack it. Raises what the handler raised (the caller records it)."""
+    def handle(self, message: OutboxMessage, *, ack: bool = True) -> bool:
+        """Run the message's handler and ack it. Raises what the handler raised (the caller records it).
+
+        With ``ack=False`` the caller acks: returns True when the message still needs its ack (its handler
+        does not ack in its own transaction), so a batch can be acked in one statement.
+        """
         handler = self.handlers.get(message.topic)
         if handler is None:
             raise TerminalError(f"no handler for topic {message.topic!r}")
         handler(message)
-        if message.topic not in self.self_acking:
+        owed = message.topic not in self.self_acking
+        if owed and ack:
             self.store.ack(message.id)
+            return False
+        return owed
 
     # -- handlers -----------------------------------------------------------------------------
     def fan_out(self, message: OutboxMessage) -> None:

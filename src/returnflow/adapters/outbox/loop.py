@@ -26,12 +26,18 @@ class WorkerStats:
     dead: int = 0
 
 
-def deliver_one(dispatcher: Dispatcher, store: OutboxStore, message: OutboxMessage, stats: WorkerStats) -> None:
-    """Handle one claimed message and settle it (ack, retry later, or dead). Never raises for handler errors."""
+def deliver_one(dispatcher: Dispatcher, store: OutboxStore, message: OutboxMessage, stats: WorkerStats,
+                *, acks: list[int] | None = None) -> None:
+    """Handle one claimed message and settle it (ack, retry later, or dead). Never raises for handler errors.
+
+    ``acks``: collect the ids still to ack there instead of acking each in its own transaction (the batch
+    loop acks them together; a crash before that only redelivers them, and every handler is idempotent).
+    """
     try:
-        dispatcher.handle(message)
+        if dispatcher.handle(message, ack=acks is None):
+            acks.append(message.id)  # type: ignore[union-attr]
         stats.delivered += 1
-        log.info("delivered", extra={"outbox_id": message.id, "topic": message.topic, "attempt": message.attempt})
+        log.debug("delivered", extra={"outbox_id": message.id, "topic": message.topic, "attempt": message.attempt})
     except Exception as exc:  # noqa: BLE001  (every handler error is recorded on the message)
         status = store.fail(message, f"{type(exc).__name__}: {exc}", terminal=isinstance(exc, TerminalError))
         stats.failed += 1
@@ -63,8 +69,14 @@ def run(store: OutboxStore, dispatcher: Dispatcher, *, stop: threading.Event, re
                     fan_out = []
                 except Exception:  # noqa: BLE001
                     log.warning("batch fan-out failed; retrying one by one", exc_info=True)
+            acks: list[int] = []
             for message in fan_out + rest:
-                deliver_one(dispatcher, store, message, stats)
+                deliver_one(dispatcher, store, message, stats, acks=acks)
+            if acks:
+                store.ack_batch(acks)
+            if messages:
+                log.info("batch delivered", extra={"claimed": len(messages), "delivered_total": stats.delivered,
+                                                   "failed_total": stats.failed})
         if not messages:
             if once:
                 break

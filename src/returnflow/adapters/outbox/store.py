@@ -74,6 +74,11 @@ class OutboxStore:
         with self.engine.begin() as own:
             own.execute(stmt)
 
+    def ack_batch(self, message_ids: Sequence[int]) -> None:
+        """Mark several delivered in one short transaction of their own."""
+        with self.engine.begin() as conn:
+            self.ack_many(message_ids, conn=conn)
+
     def ack_many(self, message_ids: Sequence[int], *, conn: Connection) -> None:
         """Mark several delivered in the caller's transaction."""
         conn.execute(update(t.outbox).where(t.outbox.c.id.in_(list(message_ids)))
