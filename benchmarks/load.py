@@ -81,6 +81,14 @@ def cpu_seconds(pid: int) -> float:
     return own(pid) + sum(own(c) for c in children)
 
 
+def child_pids(pid: int) -> set[int]:
+    """The process ids of ``pid``'s children (uvicorn's worker processes)."""
+    try:
+        return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return set()
+
+
 def postgres_cpu_seconds() -> float:
     """User + system CPU seconds of every ``postgres`` process on the machine (the database server's share;
     its backends come and go, so the difference over a phase is a lower bound when connections close)."""
@@ -229,7 +237,12 @@ def main() -> None:
             for kind in ("trivial", "create", "get"):
                 api_cpu, worker_cpu = cpu_seconds(processes[0].pid), cpu_seconds(processes[1].pid)
                 pg_cpu, client_cpu = postgres_cpu_seconds(), own_cpu_seconds()
+                api_pids = child_pids(processes[0].pid)
                 r = asyncio.run(driver.closed_loop(kind, level, args.seconds))
+                r["api_processes_replaced"] = len(api_pids - child_pids(processes[0].pid))
+                if r["api_processes_replaced"]:
+                    print(f"  warning: {r['api_processes_replaced']} API process(es) replaced during this phase "
+                          "(uvicorn restarts a worker that misses its health check)", file=sys.stderr)
                 n = max(r["requests"], 1)
                 r["api_cpu_ms_per_request"] = (cpu_seconds(processes[0].pid) - api_cpu) * 1000 / n
                 r["worker_cpu_ms_per_request"] = (cpu_seconds(processes[1].pid) - worker_cpu) * 1000 / n
