@@ -90,8 +90,9 @@ def child_pids(pid: int) -> set[int]:
 
 
 def postgres_cpu_seconds() -> float:
-    """User + system CPU seconds of every ``postgres`` process on the machine (the database server's share;
-    its backends come and go, so the difference over a phase is a lower bound when connections close)."""
+    """User + system CPU seconds of every ``postgres`` process on the machine, with the CPU of its exited
+    children (a backend that ends when its connection closes is reaped by the postmaster, which adds the
+    backend's CPU to its own children's times), so the difference over a phase counts every backend."""
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -100,7 +101,7 @@ def postgres_cpu_seconds() -> float:
             continue
         if text.split(" (", 1)[1].startswith("postgres)"):
             fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
     return total
 
 
