@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from returnflow.adapters.db.repository import RmaFilter
 from returnflow.bootstrap import Container
 from returnflow.services import policies
 from returnflow.services import returns as svc
@@ -40,3 +41,46 @@ def test_the_portal_previews_and_submits_with_the_active_stored_policy(container
                     files={"photos": ("", b"", "application/octet-stream")}, follow_redirects=False)
     assert r.status_code == 303, r.text[:500]
     assert svc.get_rma(container.uow, "RMA-000001").policy_version == "portal-2026-12"
+
+
+WITH_REASONS = '''version = "reasons-2026-12"
+[[reasons]]
+code = "size"
+label = "Does not fit"
+sub_reasons = ["too_small", "too_large"]
+
+[[reasons]]
+code = "faulty"
+label = "Does not work"
+'''
+
+
+def _reason_options(page: str, line_id: str) -> list[str]:
+    select = re.search(rf'<select id="reason_{line_id}".*?</select>', page, re.S).group(0)  # type: ignore[union-attr]
+    return [code for code in re.findall(r'<option value="([^"]*)"', select) if code]
+
+
+def test_the_portal_offers_the_policys_reasons_when_it_has_any_else_the_managed_list(container: Container,
+                                                                                    client: TestClient) -> None:
+    add_order(container, lines=[("SKU-A", 1, "10.00")])
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/returns").text).group(1)  # type: ignore[union-attr]
+    client.post("/returns/lookup", data={"csrf_token": token, "order_number": "100001", "proof": "ann@example.com"})
+    page = client.get("/returns/order").text
+    line_id = re.findall(r'name="qty_(\d+)"', page)[0]
+    # no [[reasons]] in the policy: the managed list's top-level reasons (services/staff.py DEFAULT_REASONS)
+    assert _reason_options(page, line_id) == ["damaged", "not_as_described", "wrong_item", "changed_mind", "faulty",
+                                              "late"]
+
+    policies.put_policy(container.uow, source=WITH_REASONS, actor="staff:admin")
+    container.forget_active_policy()
+    page = client.get("/returns/order").text
+    assert _reason_options(page, line_id) == ["size", "faulty"]  # exactly the policy's, in its order
+    assert '"size": [["too_small", "Too small"], ["too_large", "Too large"]]' in page
+    # a sub-reason the policy does not list for "size" is refused, and nothing is stored
+    r = client.post("/returns/order", data={"csrf_token": token, "outcome": "refund", "shipping_method": "label",
+                                            f"qty_{line_id}": "1", f"reason_{line_id}": "size",
+                                            f"subreason_{line_id}": "too_pink"},
+                    files={"photos": ("", b"", "application/octet-stream")}, follow_redirects=False)
+    assert r.status_code == 422 and "too_pink" in r.text
+    with container.uow() as uow:
+        assert uow.repo.list_rmas(RmaFilter(), offset=0, limit=10)[0] == 0

@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select, update
 from returnflow.adapters.db import tables as t
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 from returnflow.domain.errors import Conflict, InvalidInput, NotFound
+from returnflow.domain.policy import ReturnPolicy
 
 ROLES = ("warehouse", "agent", "admin")
 #: role -> the page areas it may use.
@@ -163,6 +164,19 @@ def list_reasons(uow: UnitOfWork, *, active_only: bool = True) -> list[Reason]:
     if not rows:
         return [Reason(c, label, parent) for c, label, parent in DEFAULT_REASONS]
     return [Reason(r.code, r.label, r.parent_code) for r in rows]
+
+
+def offered_reasons(uow: UnitOfWork, policy: ReturnPolicy) -> list[Reason]:
+    """The reasons a customer may choose, in display order: the policy's ``[[reasons]]`` (with their
+    ``sub_reasons``) when it defines any, because the policy refuses every other reason; otherwise the managed
+    list of :func:`list_reasons` (the policy then accepts any reason)."""
+    if not policy.reasons:
+        return list_reasons(uow)
+    offered: list[Reason] = []
+    for reason in policy.reasons:
+        offered.append(Reason(reason.code, reason.label, None))
+        offered.extend(Reason(sub, sub.replace("_", " ").capitalize(), reason.code) for sub in reason.sub_reasons)
+    return offered
 
 
 def add_reason(uow: UnitOfWork, *, code: str, label: str, parent_code: str | None = None) -> None:

@@ -91,7 +91,7 @@ def _order_page(request: Request, container: ContainerDep, session: tuple[str, s
     policy = container.active_policy()
     order = portal.order_for_portal(container.uow, order_number=session[0], proof=session[1], policy=policy)
     with container.uow() as uow:
-        reasons = staff.list_reasons(uow)
+        reasons = staff.offered_reasons(uow, policy)
     return render(request, "portal/order.html", status_code, order=order, error=error, form=form or {},
                   reasons=[r for r in reasons if not r.parent_code],
                   subreasons=json.dumps({r.code: [[s.code, s.label] for s in reasons if s.parent_code == r.code]
@@ -151,7 +151,8 @@ async def submit(request: Request, container: ContainerDep) -> Response:
             except ValueError:
                 quantity = 0
             lines.append(svc.RequestedLine(order_line_id=int(line_id) if line_id.isdigit() else -1,
-                                           quantity=quantity, reason=reason, reason_detail=detail))
+                                           quantity=quantity, reason=reason, reason_detail=detail,
+                                           sub_reason=sub[:64]))
     fields = {k: str(v) for k, v in form.items() if not isinstance(v, UploadFile)}
     if not lines:
         return _order_page(request, container, session, error="Choose at least one item to return.",
