@@ -242,3 +242,52 @@ def test_units_that_never_came_back_can_be_returned_again_once_the_rma_is_settle
     assert 5 - returned[line_id] == 3
     again = request(container, svc.RequestedLine(order_line_id=line_id, quantity=3, reason="too small"))
     assert again.lines[0].quantity == 3
+
+
+def test_the_new_rma_written_with_core_reads_back_field_for_field(container: Container) -> None:
+    """``Repository.insert_new_rma`` writes the RMA, lines and events with Core: what the request returned (ids
+    included) is what the ORM reads back, every column (defaults as the tables declare them)."""
+    add_order(container)
+    made = request(container, svc.RequestedLine(quantity=2, reason="damaged", sku="SKU-A", reason_detail="cracked"),
+                   svc.RequestedLine(quantity=1, reason="too_small", sku="SKU-B"))
+    stored = svc.get_rma(container.uow, made.number)
+    assert made.id == stored.id and made.id is not None
+    assert [line.id for line in made.lines] == [line.id for line in stored.lines]
+    assert [e.id for e in made.events] == [e.id for e in stored.events]
+    assert sorted(e.id for e in made.events) == [e.id for e in made.events]  # ids in the order recorded
+    assert (stored.status, stored.order_number, stored.customer_id, stored.currency, stored.channel) == (
+        S.AUTHORIZED, "100001", "C1", "GBP", "api")
+    assert stored.refund_total == D("0") and stored.resolution is None and stored.updated_at is not None
+    # 2 of 3 units of a 30.00 line = 20.00; the 25.50 line whole
+    assert [(l.sku, l.quantity, l.paid_amount, l.reason, l.reason_detail, str(l.reception_status),
+             str(l.acceptance_status), l.quantity_received, l.grade, l.restock, l.refunded_amount)
+            for l in stored.lines] == [
+        ("SKU-A", 2, D("20.00"), "damaged", "cracked", "awaiting", "pending", 0, None, False, D("0")),
+        ("SKU-B", 1, D("25.50"), "too_small", "", "awaiting", "pending", 0, None, False, D("0"))]
+    routed = next(e for e in stored.events if e.name == "return.routed")
+    assert routed.data == next(e for e in made.events if e.name == "return.routed").data
+    assert routed.data["return_center"] == stored.return_center_code is not None
+    with container.engine.connect() as conn:
+        rma_ids = set(conn.execute(select(t.return_lines.c.rma_id)).scalars())
+        rma_ids |= set(conn.execute(select(t.return_events.c.rma_id)).scalars())
+    assert rma_ids == {made.id}
+
+
+def test_the_core_order_read_matches_the_orm_load(container: Container) -> None:
+    """``order_with_customer`` (Core, detached objects) gives the same order and lines as the ORM load."""
+    import dataclasses
+
+    add_order(container, lines=[("SKU-B", 1, "25.50"), ("SKU-A", 3, "10.00"), ("POST", 1, "4.95")])
+    with container.uow() as uow:
+        core, email, tier = uow.repo.order_with_customer("100001")
+        orm = uow.repo.order_by_number("100001")
+        assert orm is not None and core is not None
+        fields = [f.name for f in dataclasses.fields(type(orm)) if f.name != "lines"]
+        assert {f: getattr(core, f) for f in fields} == {f: getattr(orm, f) for f in fields}
+        line_fields = [f.name for f in dataclasses.fields(type(orm.lines[0]))]
+        assert [[getattr(l, f) for f in line_fields] for l in core.lines] == [
+            [getattr(l, f) for f in line_fields] for l in orm.lines]
+    assert [l.sku for l in core.lines] == ["SKU-B", "SKU-A", "POST"]  # line-number order
+    assert (email, tier) == ("ann@example.com", "standard")
+    with container.uow() as uow:
+        assert uow.repo.order_with_customer("no-such-order") == (None, None, None)
