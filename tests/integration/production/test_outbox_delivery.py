@@ -116,6 +116,30 @@ def test_a_failing_receiver_is_retried_with_backoff_then_parked_dead_then_retrie
     assert receiver.ids() == [row.payload["event_id"]]
 
 
+def test_in_one_batch_the_delivered_messages_are_acked_and_a_failing_one_is_kept_for_its_retry(
+        container: Container, smtp: SmtpServer, receiver: WebhookReceiver) -> None:
+    """The worker acks a batch's delivered messages together; a failure in the same batch only reschedules
+    its own message (retry base 1 hour here, so ``once`` stops before the retry is due)."""
+    subscribe(container, receiver.url, ["return.authorized"])
+    request_return(container)
+    receiver.status = 503
+    worker = production(container, smtp=SmtpSettings(host="127.0.0.1", port=smtp.port, sender="shop@example.com"),
+                        retry=RetryPolicy(max_attempts=5, base_seconds=3600.0, cap_seconds=3600.0))
+    started = datetime.now(UTC)
+    stats = run(worker, once=True)
+    worker.dispose()
+    # 3 events fanned out (acked with the fan-out), 1 email sent, 1 webhook failed
+    assert (stats.delivered, stats.failed) == (4, 1)
+    assert sorted(outbox_rows(container)) == sorted(
+        [("rma.event", "delivered", 1)] * 3 + [("email.send", "delivered", 1), ("webhook.deliver", "pending", 1)])
+    assert len(smtp.messages) == 1
+    with container.engine.connect() as conn:
+        row = conn.execute(select(t.outbox).where(t.outbox.c.topic == "webhook.deliver")).one()
+    assert "503" in row.last_error
+    # equal jitter on a 1-hour ceiling: due again between 30 and 60 minutes later
+    assert 1790 <= (row.next_attempt_at - started).total_seconds() <= 3610
+
+
 def test_a_receiver_that_refuses_with_4xx_is_parked_dead_at_once(container: Container,
                                                                  receiver: WebhookReceiver) -> None:
     subscribe(container, receiver.url, [])
