@@ -125,11 +125,19 @@ def _import(container: Container, path: Path, quiet: bool) -> dict[str, object]:
 
 @db_app.command("upgrade")
 def db_upgrade(database_url: DbUrl = "") -> None:
-    """Apply the Alembic migrations to the database."""
+    """Apply the Alembic migrations to the database; a database without return centers gets the default ones."""
     container = _connected(database_url)
     with _database_errors(container.settings.database_url):
         setup.upgrade_database(container.engine)
+        with container.uow() as uow:
+            seeded = not centers.list_centers(uow)
+            if seeded:
+                centers.ensure_default_centers(uow)
+                uow.commit()
     err.print(f"database at {container.engine.url.render_as_string(hide_password=True)} is up to date")
+    if seeded:
+        err.print("no return centers were defined: added the defaults "
+                  f"({', '.join(c.code for c in centers.DEFAULT_CENTERS)}); see docs/production.md to use your own")
 
 
 @import_app.command("orders")

@@ -57,3 +57,26 @@ def test_the_demo_refuses_a_missing_file(tmp_path: Path, monkeypatch: pytest.Mon
                                       "--database-url", f"sqlite:///{tmp_path / 'demo.db'}"])
     assert result.exit_code == 2
     assert not (tmp_path / "demo.db").exists()
+
+
+def test_db_upgrade_gives_a_database_without_centers_the_defaults_once(tmp_path: Path) -> None:
+    """A fresh production database routes and labels from the first return: ``db upgrade`` adds the three
+    default return centers when there are none, and leaves a database that has its own centers alone."""
+    from sqlalchemy import create_engine, delete, select
+
+    from returnflow.adapters.db import tables as t
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    first = CliRunner().invoke(app, ["db", "upgrade", "--database-url", url])
+    assert first.exit_code == 0, first.output
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(t.return_centers.c.code)).scalars()) == ["RC-EU-01", "RC-UK-01",
+                                                                                  "RC-US-01"]
+    with engine.begin() as conn:  # the merchant keeps only its own centre
+        conn.execute(delete(t.return_centers).where(t.return_centers.c.code != "RC-UK-01"))
+    again = CliRunner().invoke(app, ["db", "upgrade", "--database-url", url])
+    assert again.exit_code == 0, again.output
+    with engine.connect() as conn:
+        assert list(conn.execute(select(t.return_centers.c.code)).scalars()) == ["RC-UK-01"]
+    engine.dispose()
