@@ -319,3 +319,46 @@ def test_the_api_docs_load_their_assets_from_this_server_not_a_cdn(container: Co
         page = client.get("/docs")
         assert page.status_code == 200 and "cdn" not in page.text
         assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200
+
+
+LINE = {"sku": "SKU-A", "quantity": 1, "reason": "damaged"}
+
+
+@pytest.mark.parametrize("body, headers_kind, status, words", [
+    # the customer id (a short sequential number) is no proof from the public, in either field
+    ({"order_number": "100001", "email": "C1", "lines": [LINE]}, "public", 404, "no order matches"),
+    ({"order_number": "100001", "customer_id": "C1", "lines": [LINE]}, "public", 422, "staff"),
+    ({"order_number": "100001", "email": EMAIL, "customer_id": "C999", "lines": [LINE]}, "public", 422, "staff"),
+    # a key without returns:write may not create, whatever the proof
+    ({"order_number": "100001", "customer_id": "C1", "lines": [LINE]}, "reader", 403, "returns:write"),
+    # text with a NUL character: the same 422 on SQLite and PostgreSQL, before anything is written
+    ({"order_number": "100001", "email": EMAIL, "lines": [{**LINE, "reason": "damaged\u0000"}]}, "public", 422, "NUL"),
+    ({"order_number": "100001", "email": EMAIL, "lines": [{**LINE, "comment": "a\u0000b"}]}, "public", 422, "NUL"),
+    # quantities are JSON integers, not strings or booleans; SKUs fit their column
+    ({"order_number": "100001", "email": EMAIL, "lines": [{**LINE, "quantity": "1"}]}, "public", 422, "integer"),
+    ({"order_number": "100001", "email": EMAIL, "lines": [{**LINE, "quantity": True}]}, "public", 422, "integer"),
+    ({"order_number": "100001", "email": EMAIL, "lines": [{**LINE, "sku": "S" * 65}]}, "public", 422, "64"),
+])
+def test_create_refuses_weak_proof_missing_scope_and_bad_text_and_stores_nothing(
+        container: Container, client: TestClient, reader: dict[str, str], body: dict[str, Any], headers_kind: str,
+        status: int, words: str) -> None:
+    add_order(container)
+    before = row_counts(container.engine)
+    response = client.post("/api/v1/returns", json=body, headers=reader if headers_kind == "reader" else {})
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert words in response.text
+    assert row_counts(container.engine) == before
+
+
+def test_staff_may_prove_with_the_customer_id_and_customers_are_recorded_as_the_orders_customer(
+        container: Container, client: TestClient, staff: dict[str, str]) -> None:
+    add_order(container)
+    by_staff = client.post("/api/v1/returns", json={"order_number": "100001", "customer_id": "C1", "lines": [LINE]},
+                           headers=staff)
+    assert by_staff.status_code == 201, by_staff.text
+    assert by_staff.json()["events"][0]["actor"] == "staff:test-admin"
+    by_customer = client.post("/api/v1/returns", json={"order_number": "100001", "email": "ANN@example.com",
+                                                       "lines": [LINE]})
+    assert by_customer.status_code == 201, by_customer.text
+    assert by_customer.json()["events"][0]["actor"] == "customer:C1"

@@ -35,9 +35,9 @@ def line_ids(order: Order) -> tuple[int, ...]:
 
 
 def request(container: Container, *lines: svc.RequestedLine, order_number: str = "100001", proof: str = EMAIL,
-            at: datetime | None = None) -> svc.ReturnAuthorization:  # type: ignore[name-defined]
+            at: datetime | None = None, staff: bool = False) -> svc.ReturnAuthorization:  # type: ignore[name-defined]
     return svc.request_return(container.uow, order_number=order_number, proof=proof, lines=list(lines),
-                              actor="customer:C1", policy=container.policy, at=at)
+                              actor="staff:agent" if staff else None, policy=container.policy, at=at, staff=staff)
 
 
 def test_a_request_within_the_window_is_authorized_by_policy(container: Container) -> None:
@@ -96,10 +96,16 @@ def test_a_wrong_email_looks_like_an_unknown_order_and_stores_nothing(container:
     assert row_counts(container.engine) == before
 
 
-def test_the_email_check_ignores_case_and_the_customer_id_also_proves_ownership(container: Container) -> None:
+def test_the_email_check_ignores_case_and_the_customer_id_proves_ownership_for_staff_only(container: Container) -> None:
     add_order(container)
-    assert request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-A"), proof="ANN@Example.com")
-    assert request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-A"), proof="C1")
+    made = request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-A"), proof="ANN@Example.com")
+    assert made.events[0].actor == "customer:C1"  # the order's customer, as proved
+    before = row_counts(container.engine)
+    with pytest.raises(NotFound):  # a short sequential number is no proof from the public
+        request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-A"), proof="C1")
+    assert row_counts(container.engine) == before
+    made = request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-A"), proof="C1", staff=True)
+    assert made.events[0].actor == "staff:agent"
 
 
 def test_postage_cannot_be_returned_by_line_id_or_by_sku(container: Container) -> None:

@@ -155,8 +155,9 @@ def requested_units(order: Order, lines: Sequence[DraftLine], returned: dict[int
 
 
 def preview_draft_return(uow_factory: UowFactory, *, order_number: str, proof: str, lines: Sequence[DraftLine],
-                         policy: ReturnPolicy, at: datetime | None = None) -> DraftPreview:
-    """Eligibility + refund preview for a draft return; stores nothing.
+                         policy: ReturnPolicy, at: datetime | None = None, staff: bool = False) -> DraftPreview:
+    """Eligibility + refund preview for a draft return; stores nothing. ``proof``: the order's email (with
+    ``staff``, the customer id too; ``services.returns.verify_customer``).
 
     Raises:
         NotFound: unknown order or wrong proof (same message).
@@ -164,14 +165,15 @@ def preview_draft_return(uow_factory: UowFactory, *, order_number: str, proof: s
     """
     from returnflow.domain.orders import check_returnable
     from returnflow.domain.settlement import store_credit_bonus
+    from returnflow.services.returns import verify_customer
     from returnflow.services.settlement import money_state
 
     at = at or datetime.now(UTC)
     with uow_factory() as uow:
         order = uow.repo.order_by_number(order_number.strip())
-        if order is None or (proof or "").strip().lower() not in {order.customer_email.lower(),
-                                                                  order.customer_id.lower()}:
+        if order is None:
             raise NotFound("no order matches that order number and email")
+        verify_customer(order, proof, uow.repo.customer_email(order.customer_id), staff=staff)
         returned = uow.repo.returned_quantities(order.id or 0)
         items = requested_units(order, lines, returned)
         for item in items:

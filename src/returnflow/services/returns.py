@@ -52,10 +52,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _verify_customer(order: Order, proof: str, repo_email: str | None) -> None:
+def verify_customer(order: Order, proof: str, repo_email: str | None, *, staff: bool = False) -> None:
+    """The proof that the caller may act on ``order``: its email (the order's, or the customer's stored one; any
+    case). Staff (an API key) may give the customer id instead; from the public it is no proof, because it is a
+    short sequential number, easy to guess.
+
+    Raises:
+        NotFound: the proof does not match (the same words as an unknown order).
+    """
     proof = (proof or "").strip().lower()
-    if not proof or proof not in {order.customer_email.lower(), order.customer_id.lower(),
-                                  (repo_email or "").lower()}:
+    accepted = {order.customer_email.lower(), (repo_email or "").lower()}
+    if staff:
+        accepted.add(order.customer_id.lower())
+    accepted.discard("")
+    if not proof or proof not in accepted:
         # Same words as an unknown order: the answer must not reveal which orders exist.
         raise NotFound("no order matches that order number and email")
 
@@ -68,8 +78,10 @@ def _finish(uow: UnitOfWork, rma: ReturnAuthorization, events_before: int) -> Re
     return rma
 
 
-def find_order(uow_factory: UowFactory, *, order_number: str, proof: str) -> tuple[Order, dict[int, int]]:
-    """The order and, per order line id, units already on live returns. ``proof``: email or customer id.
+def find_order(uow_factory: UowFactory, *, order_number: str, proof: str, staff: bool = False
+               ) -> tuple[Order, dict[int, int]]:
+    """The order and, per order line id, units already on live returns. ``proof``: the order's email (or, with
+    ``staff``, the customer id; see :func:`verify_customer`).
 
     Raises:
         NotFound: unknown order, or the proof does not match (same message for both).
@@ -78,14 +90,18 @@ def find_order(uow_factory: UowFactory, *, order_number: str, proof: str) -> tup
         order = uow.repo.order_by_number(order_number.strip())
         if order is None:
             raise NotFound("no order matches that order number and email")
-        _verify_customer(order, proof, uow.repo.customer_email(order.customer_id))
+        verify_customer(order, proof, uow.repo.customer_email(order.customer_id), staff=staff)
         return order, uow.repo.returned_quantities(order.id or 0)
 
 
 def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, lines: list[RequestedLine],
-                   actor: str, policy: ReturnPolicy, at: datetime | None = None, channel: str = "api",
-                   auto_decide: bool = True, claim_remedy: str | None = None) -> ReturnAuthorization:
+                   actor: str | None, policy: ReturnPolicy, at: datetime | None = None, channel: str = "api",
+                   auto_decide: bool = True, claim_remedy: str | None = None, staff: bool = False
+                   ) -> ReturnAuthorization:
     """Open an RMA for units of one order, then let the policy authorize it or send it to review.
+
+    ``proof``: the order's email; with ``staff`` (an API key) the customer id too (:func:`verify_customer`).
+    ``actor``: who asks, for the audit trail; None = the order's customer (``customer:<customer id>``).
 
     Raises:
         NotFound: unknown order or wrong proof.
@@ -98,7 +114,8 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
         order, customer_email, tier = uow.repo.order_with_customer(order_number.strip(), for_update=True)
         if order is None:
             raise NotFound("no order matches that order number and email")
-        _verify_customer(order, proof, customer_email)
+        verify_customer(order, proof, customer_email, staff=staff)
+        actor = actor or f"customer:{order.customer_id}"
         # One more round trip counts what the request needs: units already on returns, the customer's recent
         # returns (policy) and today's RMAs per return center (routing capacity).
         returned, recent_returns, used_today = uow.repo.return_request_counts(

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from returnflow.adapters.carriers.base import Address, CarrierUnavailable
 from returnflow.adapters.carriers.easypost import STATUS_MAP as EASYPOST_STATUS
@@ -25,6 +25,7 @@ from returnflow.domain.errors import InvalidInput, NotFound
 from returnflow.services import dropoff, logistics, pickups, receipts, tracking
 from returnflow.services import returns as svc
 from returnflow.services.access import ApiPrincipal
+from returnflow.web.schemas import ApiIn
 from returnflow.web.deps import ContainerDep, OptionalPrincipal, require
 
 router = APIRouter(prefix="/api/v1", tags=["logistics"])
@@ -57,7 +58,7 @@ def _customer_or_staff(container: Any, number: str, principal: ApiPrincipal | No
     return f"customer:{rma.customer_id}"
 
 
-class AddressIn(BaseModel):
+class AddressIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(..., min_length=1, max_length=100)
     street1: str = Field(..., min_length=1, max_length=100)
@@ -71,7 +72,7 @@ class AddressIn(BaseModel):
         return Address(**self.model_dump())
 
 
-class LabelRequestIn(BaseModel):
+class LabelRequestIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     return_center_code: str | None = Field(None, max_length=32)
     from_address: AddressIn | None = None
@@ -145,7 +146,7 @@ def dropoff_qr(number: str, container: ContainerDep, principal: OptionalPrincipa
     return Response(dropoff.dropoff_qr(container.uow, number, point_id=point_id), media_type="image/png")
 
 
-class DropoffScanIn(BaseModel):
+class DropoffScanIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(..., min_length=1, max_length=200)
     point_id: str = Field("", max_length=32)
@@ -165,7 +166,7 @@ def dropoff_scan(body: DropoffScanIn, container: ContainerDep, p: Partner) -> di
 # -- consolidation --------------------------------------------------------------------------------------
 
 
-class ConsolidateIn(BaseModel):
+class ConsolidateIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     rma_numbers: list[str] = Field(..., min_length=2, max_length=50)
     from_address: AddressIn | None = None
@@ -185,7 +186,7 @@ def consolidate(body: ConsolidateIn, container: ContainerDep, p: Writer) -> dict
 # -- home pickup ----------------------------------------------------------------------------------------
 
 
-class WindowIn(BaseModel):
+class WindowIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     area: str = Field(..., min_length=1, max_length=16, description="postal code prefix")
     day: date
@@ -220,14 +221,14 @@ def list_windows(container: ContainerDep, postal_code: Annotated[str, Query(min_
                                                               day_from=day_from, day_to=day_to)]
 
 
-class PickupIn(BaseModel):
+class PickupIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     window_id: int
     postal_code: str = Field(..., min_length=2, max_length=20)
     address: str = Field("", max_length=500)
 
 
-class RescheduleIn(BaseModel):
+class RescheduleIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     window_id: int
 
@@ -305,7 +306,7 @@ async def easypost_event(request: Request, container: ContainerDep,
     return _report_out(tracking.apply_tracking_events(container.uow, "easypost", [update]))
 
 
-class CarrierEventIn(BaseModel):
+class CarrierEventIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     tracking_code: str = Field(..., min_length=1, max_length=64)
     status: str = Field(..., min_length=1, max_length=32)
@@ -352,7 +353,7 @@ async def carrier_events(carrier: Annotated[str, Path(pattern="^[a-z0-9_-]{2,32}
 # -- 3PL receipts ---------------------------------------------------------------------------------------
 
 
-class ReceiptRowIn(BaseModel):
+class ReceiptRowIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     rma_or_tracking: str = Field("", max_length=64)
     sku: str = Field("", max_length=64)

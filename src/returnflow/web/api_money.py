@@ -13,12 +13,13 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictInt
 
 from returnflow.bootstrap import Container
 from returnflow.domain.policy import ReturnPolicy
 from returnflow.services import claims, exchanges, policies, settlement, store_credit
 from returnflow.services.access import ApiPrincipal
+from returnflow.web.schemas import ApiIn
 from returnflow.web.deps import ContainerDep, OptionalPrincipal, require
 
 router = APIRouter(prefix="/api/v1", tags=["money"])
@@ -75,10 +76,10 @@ def put_policy(container: ContainerDep, principal: Admin,
 
 
 # -- draft return: eligibility and refund preview ------------------------------------------------
-class DraftLineIn(BaseModel):
+class DraftLineIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     order_line_id: int
-    quantity: int = Field(..., ge=1, le=1_000_000)
+    quantity: StrictInt = Field(..., ge=1, le=1_000_000)
     reason: str = Field(..., min_length=1, max_length=64)
     sub_reason: str = Field("", max_length=64)
     comment: str = Field("", max_length=2000)
@@ -86,7 +87,7 @@ class DraftLineIn(BaseModel):
     conditions: list[str] = Field(default_factory=list, max_length=20)
 
 
-class DraftReturnIn(BaseModel):
+class DraftReturnIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     order_number: str = Field(..., min_length=1, max_length=64)
     email: str = Field(..., min_length=1, max_length=254)
@@ -124,7 +125,7 @@ def _refund(r: settlement.RefundResult) -> dict[str, Any]:
 
 
 # -- refunds -------------------------------------------------------------------------------------
-class RefundIn(BaseModel):
+class RefundIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     resolution: str = Field("refund", pattern="^(refund|store_credit)$")
     returnless: bool = False
@@ -149,11 +150,11 @@ def issue_refund(number: str, body: RefundIn, key: IdempotencyKey, container: Co
 
 
 # -- exchanges and claims ------------------------------------------------------------------------
-class ExchangeIn(BaseModel):
+class ExchangeIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     return_line_id: int
     new_sku: str = Field(..., min_length=1, max_length=64)
-    quantity: int | None = Field(None, ge=1, le=1_000_000)
+    quantity: StrictInt | None = Field(None, ge=1, le=1_000_000)
     instant: bool = False
 
 
@@ -170,7 +171,7 @@ def request_exchange(number: str, body: ExchangeIn, key: IdempotencyKey, contain
     return _money(out)
 
 
-class ClaimIn(BaseModel):
+class ClaimIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     order_number: str = Field(..., min_length=1, max_length=64)
     email: str = Field(..., min_length=1, max_length=254)
@@ -213,7 +214,7 @@ def settle_claim(number: str, key: IdempotencyKey, container: ContainerDep, prin
                                                actor=f"staff:{principal.name}", policy=_policy(container)))
 
 
-class LateParcelIn(BaseModel):
+class LateParcelIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     quantities: dict[int, int] = Field(..., min_length=1)
     return_center_code: str = Field(..., min_length=1, max_length=32)
@@ -229,7 +230,7 @@ def receive_late_parcel(number: str, body: LateParcelIn, container: ContainerDep
 
 
 # -- store credit --------------------------------------------------------------------------------
-class CreditIn(BaseModel):
+class CreditIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     amount: Decimal = Field(..., gt=0, max_digits=18, decimal_places=6)
     currency: str = Field(..., min_length=3, max_length=3)

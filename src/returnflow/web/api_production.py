@@ -7,7 +7,7 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from returnflow.bootstrap import Container
 from returnflow.domain.errors import NotFound
@@ -22,18 +22,18 @@ Admin = Annotated[ApiPrincipal, require("admin")]
 log = logging.getLogger("returnflow.web")
 
 
-class TokenIn(BaseModel):
+class TokenIn(s.ApiIn):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(..., min_length=3, max_length=254)
 
 
-class SubscriptionIn(BaseModel):
+class SubscriptionIn(s.ApiIn):
     model_config = ConfigDict(extra="forbid")
     url: str = Field(..., min_length=8, max_length=2048)
     event_types: list[str] = Field(default_factory=list, description="[] = every event type")
 
 
-class RetryIn(BaseModel):
+class RetryIn(s.ApiIn):
     model_config = ConfigDict(extra="forbid")
     ids: list[int] | None = Field(None, description="dead message ids; omitted = every dead message")
 

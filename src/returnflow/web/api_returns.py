@@ -42,14 +42,19 @@ def create_return(body: s.ReturnRequestIn, container: ContainerDep, principal: O
     A customer proves the order with its email; the customer id is accepted as proof only from staff (it is a
     short sequential number, easy to guess).
     """
-    if principal is None and not body.email:
+    if principal is not None and not principal.allows("returns:write"):
+        raise HTTPException(403, "the API key lacks the 'returns:write' scope")
+    if principal is None and body.customer_id:
+        raise InvalidInput("customer_id is accepted from staff (an API key) only; give the order's email")
+    if not (body.email or body.customer_id):
         raise InvalidInput("give the order's email to prove it is your order")
-    actor = f"staff:{principal.name}" if principal else f"customer:{body.customer_id or body.email}"
+    # a customer is recorded as the order's customer (what the proof established), never as a claimed field
+    actor = f"staff:{principal.name}" if principal else None
     rma = svc.request_return(
         container.uow, order_number=body.order_number, proof=body.email or body.customer_id or "",
         lines=[svc.RequestedLine(order_line_id=l.order_line_id, sku=l.sku, quantity=l.quantity, reason=l.reason,
                                  reason_detail=l.comment) for l in body.lines],
-        actor=actor, policy=container.active_policy(), channel="api")
+        actor=actor, policy=container.active_policy(), channel="api", staff=principal is not None)
     return s.rma_out(rma)
 
 

@@ -5,17 +5,43 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from returnflow.domain.money import round_money
 from returnflow.domain.returns import ReturnAuthorization
 
 
-class ReturnLineIn(BaseModel):
+def _refuse_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters (U+0000)")
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _refuse_nul(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key)
+            _refuse_nul(item)
+    return value
+
+
+class ApiIn(BaseModel):
+    """Base of every JSON request body: unknown fields refused, and no text may hold a NUL character (PostgreSQL
+    text cannot store one; refusing it here gives the same 422 on SQLite and before anything is written)."""
+
     model_config = ConfigDict(extra="forbid")
-    order_line_id: int | None = Field(None, description="order line id (or give sku)")
-    sku: str | None = None
-    quantity: int = Field(..., ge=1, le=1_000_000)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        return _refuse_nul(value)
+
+
+class ReturnLineIn(ApiIn):
+    model_config = ConfigDict(extra="forbid")
+    order_line_id: StrictInt | None = Field(None, description="order line id (or give sku)")
+    sku: str | None = Field(None, min_length=1, max_length=64)
+    quantity: StrictInt = Field(..., ge=1, le=1_000_000, description="units (a JSON integer)")
     reason: str = Field(..., min_length=1, max_length=64)
     comment: str = Field("", max_length=2000)
 
@@ -26,50 +52,45 @@ class ReturnLineIn(BaseModel):
         return self
 
 
-class ReturnRequestIn(BaseModel):
+class ReturnRequestIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     order_number: str = Field(..., min_length=1, max_length=64)
     email: str | None = Field(None, max_length=254, description="the order's email (the customer's proof)")
-    customer_id: str | None = Field(None, max_length=64, description="or the customer id")
+    customer_id: str | None = Field(None, max_length=64,
+                                    description="staff (API key) only: the customer id instead of the email")
     lines: list[ReturnLineIn] = Field(..., min_length=1, max_length=200)
 
-    @model_validator(mode="after")
-    def _proof(self) -> ReturnRequestIn:
-        if not (self.email or self.customer_id):
-            raise ValueError("give the order's email or customer_id")
-        return self
 
-
-class NoteIn(BaseModel):
+class NoteIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     note: str = Field("", max_length=2000)
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(..., min_length=1, max_length=2000)
 
 
-class LabelIn(BaseModel):
+class LabelIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     return_center_code: str | None = Field(None, max_length=32)
 
 
-class ScanIn(BaseModel):
+class ScanIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     scan: str = Field(..., description="pre_transit, in_transit, out_for_delivery, delivered, exception, lost")
     location: str = Field("", max_length=255)
     occurred_at: AwareDatetime | None = Field(None, description="with a UTC offset")
 
 
-class ReceiveIn(BaseModel):
+class ReceiveIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     return_center_code: str = Field(..., min_length=1, max_length=32)
     quantities: dict[int, int] = Field(..., description="return line id -> units counted")
     complete: bool = True
 
 
-class InspectIn(BaseModel):
+class InspectIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     line_id: int
     grade: str = Field(..., pattern="^[ABCD]$")
@@ -78,7 +99,7 @@ class InspectIn(BaseModel):
     note: str = Field("", max_length=2000)
 
 
-class RefundIn(BaseModel):
+class RefundIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     resolution: str = Field("refund", pattern="^(refund|store_credit)$")
     reference: str = Field("", max_length=128)

@@ -70,6 +70,13 @@ def test_a_customer_token_opens_only_its_own_order(container: Container, client:
     assert client.get(f"/api/v1/customer/returns/{bob_rma}",
                       headers={"X-Customer-Token": token[:-2] + "xx"}).status_code == 401
     assert client.post("/api/v1/orders/100001/token", json={"email": "eve@example.com"}).status_code == 404
+    # the token is the proof: no email needed in the body; the customer id is no proof for a token either
+    no_email = client.post("/api/v1/customer/returns", json={"order_number": "100001", "lines": BODY["lines"]},
+                           headers=headers)
+    assert no_email.status_code == 201, no_email.text
+    assert no_email.json()["events"][0]["actor"] == "customer:C1"
+    add_order(container, order_number="100003", customer_id="12680", email="cy@example.com")
+    assert client.post("/api/v1/orders/100003/token", json={"email": "12680"}).status_code == 404
 
 
 def test_a_customer_token_expires(container: Container, client: TestClient) -> None:
