@@ -23,6 +23,7 @@ from returnflow.adapters.db.tables import metadata
 from returnflow.bootstrap import Container, Settings, shared_data_dir
 from returnflow.domain.orders import LineKind, Order, OrderLine
 from returnflow.services import access, centers
+from returnflow.services.routing import forget_day_counts
 from returnflow.services.setup import upgrade_database
 
 PG_SERVER = os.environ.get("RETURNFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
@@ -95,6 +96,7 @@ def container(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Contai
     c = _migrated[url]
     _clean(c)
     c.forget_active_policy()  # the container outlives the test; the policy it cached was in the old rows
+    forget_day_counts()  # and routing's count of the day's RMAs per center was of the old rows
     with c.uow() as uow:
         centers.ensure_default_centers(uow)
         uow.commit()

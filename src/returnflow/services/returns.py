@@ -29,7 +29,7 @@ from returnflow.domain.settlement import RefundItem, quote_line_units
 from returnflow.domain.returns import ReturnAuthorization, ReturnLine
 from returnflow.domain.routing import NoReturnCenterAvailable
 from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution, ReturnStatus
-from returnflow.services.routing import day_start, route_for_customer
+from returnflow.services.routing import note_routed, route_for_customer
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -116,11 +116,11 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
             raise NotFound("no order matches that order number and email")
         verify_customer(order, proof, customer_email, staff=staff)
         actor = actor or f"customer:{order.customer_id}"
-        # One more round trip counts what the request needs: units already on returns, the customer's recent
-        # returns (policy) and today's RMAs per return center (routing capacity).
-        returned, recent_returns, used_today = uow.repo.return_request_counts(
+        # One more round trip counts what the request needs: units already on returns and the customer's
+        # recent returns (policy). Today's RMAs per return center come from routing's per-process count.
+        returned, recent_returns = uow.repo.return_request_counts(
             order_id=order.id or 0, customer_id=order.customer_id,
-            recent_since=at - timedelta(days=policy.review_repeat_days), day_start=day_start(at))
+            recent_since=at - timedelta(days=policy.review_repeat_days))
         by_id = {line.id: line for line in order.lines}
         rma_lines, asked = [], []
         seen: set[int] = set()
@@ -172,8 +172,9 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
         money.remember_policy(version=policy.version, source=policy.source, at=at)
         rma.decision = decision.summary()
         try:
-            route = route_for_customer(uow, country=order.country, at=at, used_today=used_today)
+            route = route_for_customer(uow, country=order.country, at=at)
             rma.route_to(actor="system:routing", at=at, return_center_code=route.center_code, reason=route.reason)
+            note_routed(uow, route.center_code, at)
         except NoReturnCenterAvailable as exc:
             rma.decision += f"; not routed: {exc}"
         if auto_decide:

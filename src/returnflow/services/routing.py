@@ -3,22 +3,23 @@
 Transport cost model (no carrier table covers the UK/EU demo network): ``0.50 + 0.002 x km`` in the
 order's currency per parcel, km = great-circle distance (geopy) from the customer (postal code when
 known, else their country's most populous city) to the center. Handling cost and daily capacity come from the
-``return_centers`` table; ``used_today`` counts RMAs routed to the center since midnight UTC. The choice
-itself is the pure :func:`returnflow.domain.routing.route_return`.
+``return_centers`` table; ``used_today`` is the RMAs requested that UTC day per center (:func:`routed_today`).
+The choice itself is the pure :func:`returnflow.domain.routing.route_return`.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from geopy.distance import great_circle
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from returnflow.adapters.db import tables as t
 from returnflow.adapters.db.unit_of_work import UnitOfWork
@@ -68,7 +69,58 @@ def _center_cache(uow: UnitOfWork) -> _CenterCache:
 
 def day_start(at: datetime) -> datetime:
     """Midnight (UTC) of ``at``'s day: RMAs requested since then use a center's capacity of the day."""
-    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+#: Seconds a process trusts its count of a day's RMAs per center before counting again in the database.
+USED_TODAY_TTL_SECONDS = 5.0
+
+
+@dataclass
+class _DayCount:
+    day: datetime
+    expires: float
+    counts: dict[str | None, int]
+
+
+_day_counts: WeakKeyDictionary[Any, _DayCount] = WeakKeyDictionary()
+_day_counts_lock = threading.Lock()
+
+
+def routed_today(uow: UnitOfWork, at: datetime) -> dict[str | None, int]:
+    """Return center code -> RMAs requested on ``at``'s UTC day.
+
+    Counting a day's RMAs costs the database time in proportion to the day's volume, so a process counts at
+    most every ``USED_TODAY_TTL_SECONDS`` (or when the day changes) and adds the RMAs it routes itself in
+    between (:func:`note_routed`). Another process's RMAs appear at the next count: a center can take what
+    the other processes route within that window beyond its daily capacity, which is a planning figure, not
+    a hard limit.
+    """
+    bind = uow.session.get_bind()
+    day, now = day_start(at), time.monotonic()
+    with _day_counts_lock:
+        cached = _day_counts.get(bind)
+        if cached is not None and cached.day == day and cached.expires > now:
+            return dict(cached.counts)
+    counts = uow.repo.rmas_per_center(since=day, until=day + timedelta(days=1))
+    with _day_counts_lock:
+        _day_counts[bind] = _DayCount(day=day, expires=now + USED_TODAY_TTL_SECONDS, counts=counts)
+    return dict(counts)
+
+
+def note_routed(uow: UnitOfWork, center_code: str, at: datetime) -> None:
+    """Count an RMA this process just routed to ``center_code`` on ``at``'s day (see :func:`routed_today`). A
+    request that then fails to commit is over-counted until the next count, at most the TTL."""
+    with _day_counts_lock:
+        cached = _day_counts.get(uow.session.get_bind())
+        if cached is not None and cached.day == day_start(at):
+            cached.counts[center_code] = cached.counts.get(center_code, 0) + 1
+
+
+def forget_day_counts() -> None:
+    """Drop this process's counts of the day's RMAs per center (tests; after changing RMAs by hand)."""
+    with _day_counts_lock:
+        _day_counts.clear()
 
 
 def route_for_customer(uow: UnitOfWork, *, country: str, postal_code: str = "", at: datetime | None = None,
@@ -77,16 +129,13 @@ def route_for_customer(uow: UnitOfWork, *, country: str, postal_code: str = "", 
     """The routing decision for a customer in ``country`` (postal code optional).
 
     The centers and their transport costs from an origin are cached per process
-    (``CENTERS_TTL_SECONDS``); the RMAs routed today are counted on every call (``used_today``: the
-    caller already counted them, per center code, since :func:`day_start` of ``at``).
+    (``CENTERS_TTL_SECONDS``); ``used_today`` (per center code, on ``at``'s day) defaults to
+    :func:`routed_today`; the caller that acts on the decision reports it with :func:`note_routed`.
     Raises:
         returnflow.domain.routing.NoReturnCenterAvailable: no center is capable, reachable and has capacity.
     """
     at = at or datetime.now(UTC)
-    used = used_today if used_today is not None else dict(uow.session.execute(
-        select(t.return_authorizations.c.return_center_code, func.count())
-        .where(t.return_authorizations.c.requested_at >= day_start(at))
-        .group_by(t.return_authorizations.c.return_center_code)).all())
+    used = used_today if used_today is not None else routed_today(uow, at)
     origin = _origin(postal_code, country)
     cache = _center_cache(uow)
     centers = [ReturnCenter(code=row["code"], name=row["name"], address=row["address"],

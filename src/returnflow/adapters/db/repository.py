@@ -102,28 +102,31 @@ class Repository:
             .group_by(t.return_lines.c.order_line_id))
         return {int(line_id): int(units) for line_id, units in rows}
 
-    def return_request_counts(self, *, order_id: int, customer_id: str, recent_since: datetime,
-                              day_start: datetime) -> tuple[dict[int, int], int, dict[str | None, int]]:
-        """What a new return request counts, in one round trip (``UNION ALL`` of three aggregates):
+    def return_request_counts(self, *, order_id: int, customer_id: str, recent_since: datetime
+                              ) -> tuple[dict[int, int], int]:
+        """What a new return request counts, in one round trip (``UNION ALL`` of two aggregates):
 
         - order line id -> units on live RMAs of the order (as :meth:`returned_quantities`);
         - the customer's RMAs requested since ``recent_since``, rejected and cancelled ones excluded
-          (as ``MoneyRepository.recent_returns``);
-        - return center code -> RMAs requested since ``day_start`` (routing's ``used_today``).
+          (as ``MoneyRepository.recent_returns``).
         """
         lines: dict[int, int] = {}
-        centers: dict[str | None, int] = {}
         recent_count = 0
-        params = {"order_id": order_id, "customer_id": customer_id, "recent_since": recent_since,
-                  "day_start": day_start}
+        params = {"order_id": order_id, "customer_id": customer_id, "recent_since": recent_since}
         for kind, key, n in self.session.execute(_return_request_counts_stmt(), params):
             if kind == "line":
                 lines[int(key)] = int(n)
-            elif kind == "center":
-                centers[key] = int(n)
             else:
                 recent_count = int(n or 0)
-        return lines, recent_count, centers
+        return lines, recent_count
+
+    def rmas_per_center(self, *, since: datetime, until: datetime) -> dict[str | None, int]:
+        """Return center code -> RMAs requested in [``since``, ``until``) (routing's use of a day's capacity)."""
+        ra = t.return_authorizations.c
+        return {code: int(n) for code, n in self.session.execute(
+            select(ra.return_center_code, func.count())
+            .where(ra.requested_at >= since).where(ra.requested_at < until)
+            .group_by(ra.return_center_code))}
 
     def refunded_units(self, order_id: int) -> dict[int, int]:
         """order line id -> units already settled (accepted units of settled RMAs of the order)."""
@@ -322,10 +325,7 @@ def _return_request_counts_stmt() -> Any:
               .where(ra.customer_id == bindparam("customer_id"))
               .where(ra.requested_at >= bindparam("recent_since", type_=ra.requested_at.type))
               .where(ra.status.not_in(("rejected", "cancelled"))))
-    used = (select(literal("center"), ra.return_center_code, func.count())
-            .where(ra.requested_at >= bindparam("day_start", type_=ra.requested_at.type))
-            .group_by(ra.return_center_code))
-    return union_all(returned, recent, used)
+    return union_all(returned, recent)
 
 
 def event_payload(rma: ReturnAuthorization, event: ReturnEvent) -> dict[str, Any]:
