@@ -32,7 +32,12 @@ def test_customer_return_of_a_real_order_goes_through_review_receipt_and_refund(
     # -- customer, on a phone-sized screen -------------------------------------------------------
     customer = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
     page = customer.new_page()
+    broken: list[str] = []  # every page asset (styles, script, icon) must load
+    page.on("response", lambda r: broken.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("requestfailed", lambda r: broken.append(f"failed {r.url}"))
     page.goto(f"{server.url}/returns")
+    page.wait_for_load_state("networkidle")
+    assert broken == []
     page.get_by_label("Order number").fill(server.order_number)
     page.get_by_label("Email address or postcode").fill(server.email)
     page.screenshot(path=str(screenshots / "01-portal-lookup.png"), full_page=True)
