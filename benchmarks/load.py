@@ -129,7 +129,7 @@ class Driver:
             i = next(self.counter) % self.orders
             return "POST", "/api/v1/returns", {"json": {
                 "order_number": f"B{i}", "email": f"c{i}@example.com",
-                "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "too small"}]}}
+                "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "wrong_size"}]}}
         return "GET", f"/api/v1/returns/{random.choice(self.numbers)}", {"headers": {"X-API-Key": self.key}}
 
     async def one(self, client: httpx.AsyncClient, kind: str, latencies: list[float], errors: list[str]) -> None:

@@ -22,7 +22,7 @@ import returnflow  # noqa: F401  (registers the ISO 4217 table)
 from returnflow.adapters.db.tables import metadata
 from returnflow.bootstrap import Container, Settings, shared_data_dir
 from returnflow.domain.orders import LineKind, Order, OrderLine
-from returnflow.services import access, centers
+from returnflow.services import access, centers, staff
 from returnflow.services.routing import forget_day_counts
 from returnflow.services.setup import upgrade_database
 
@@ -97,6 +97,7 @@ def container(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Contai
     _clean(c)
     c.forget_active_policy()  # the container outlives the test; the policy it cached was in the old rows
     forget_day_counts()  # and routing's count of the day's RMAs per center was of the old rows
+    staff.forget_reason_codes()
     with c.uow() as uow:
         centers.ensure_default_centers(uow)
         uow.commit()

@@ -30,7 +30,7 @@ def new_rma(client: TestClient, container: Container, *, order_number: str = "10
             uow.commit()
     response = client.post("/api/v1/returns", json={
         "order_number": order_number, "email": email,
-        "lines": [{"sku": sku, "quantity": units, "reason": "too_small"} for sku, units in (ask or [("SKU-A", 1)])]})
+        "lines": [{"sku": sku, "quantity": units, "reason": "wrong_size"} for sku, units in (ask or [("SKU-A", 1)])]})
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "authorized"
     return str(response.json()["number"])

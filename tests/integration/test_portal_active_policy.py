@@ -34,10 +34,10 @@ def test_the_portal_previews_and_submits_with_the_active_stored_policy(container
                                                 "proof": "ann@example.com"}, follow_redirects=False).status_code == 303
     line_id = re.findall(r'name="qty_(\d+)"', client.get("/returns/order").text)[0]
     # the preview deducts the stored policy's 2.00 label fee: 10.00 - 2.00 = 8.00 (the file policy: 10.00)
-    preview = client.get(f"/returns/order/preview?line_{line_id}=1&reason_{line_id}=size")
+    preview = client.get(f"/returns/order/preview?line_{line_id}=1&reason_{line_id}=wrong_size")
     assert preview.json()["total"] == "8.00"
     r = client.post("/returns/order", data={"csrf_token": token, "outcome": "refund", "shipping_method": "label",
-                                            f"qty_{line_id}": "1", f"reason_{line_id}": "size"},
+                                            f"qty_{line_id}": "1", f"reason_{line_id}": "wrong_size"},
                     files={"photos": ("", b"", "application/octet-stream")}, follow_redirects=False)
     assert r.status_code == 303, r.text[:500]
     assert svc.get_rma(container.uow, "RMA-000001").policy_version == "portal-2026-12"

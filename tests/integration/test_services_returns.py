@@ -44,7 +44,7 @@ def test_a_request_within_the_window_is_authorized_by_policy(container: Containe
     order = add_order(container)
     a, _ = line_ids(order)
     rma = request(container, svc.RequestedLine(quantity=2, reason="damaged", order_line_id=a),
-                  svc.RequestedLine(quantity=1, reason="too_small", sku="SKU-B"))
+                  svc.RequestedLine(quantity=1, reason="wrong_size", sku="SKU-B"))
     assert rma.number == "RMA-000001"
     assert rma.status == S.AUTHORIZED
     # SKU-A: 2 of 3 units of a 30.00 line -> 30.00 x 2/3 = 20.00; SKU-B: 25.50
@@ -98,13 +98,13 @@ def test_a_wrong_email_looks_like_an_unknown_order_and_stores_nothing(container:
 
 def test_the_email_check_ignores_case_and_the_customer_id_proves_ownership_for_staff_only(container: Container) -> None:
     add_order(container)
-    made = request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-A"), proof="ANN@Example.com")
+    made = request(container, svc.RequestedLine(quantity=1, reason="damaged", sku="SKU-A"), proof="ANN@Example.com")
     assert made.events[0].actor == "customer:C1"  # the order's customer, as proved
     before = row_counts(container.engine)
     with pytest.raises(NotFound):  # a short sequential number is no proof from the public
-        request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-A"), proof="C1")
+        request(container, svc.RequestedLine(quantity=1, reason="damaged", sku="SKU-A"), proof="C1")
     assert row_counts(container.engine) == before
-    made = request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-A"), proof="C1", staff=True)
+    made = request(container, svc.RequestedLine(quantity=1, reason="damaged", sku="SKU-A"), proof="C1", staff=True)
     assert made.events[0].actor == "staff:agent"
 
 
@@ -113,19 +113,19 @@ def test_postage_cannot_be_returned_by_line_id_or_by_sku(container: Container) -
     _, postage = line_ids(order)
     before = row_counts(container.engine)
     with pytest.raises(NotEligible, match="POST is a shipping charge"):
-        request(container, svc.RequestedLine(quantity=1, reason="r", order_line_id=postage))
+        request(container, svc.RequestedLine(quantity=1, reason="damaged", order_line_id=postage))
     with pytest.raises(InvalidInput, match="has no line POST"):
-        request(container, svc.RequestedLine(quantity=1, reason="r", sku="POST"))
+        request(container, svc.RequestedLine(quantity=1, reason="damaged", sku="POST"))
     assert row_counts(container.engine) == before
 
 
 @pytest.mark.parametrize("line", [
-    svc.RequestedLine(quantity=0, reason="r", sku="SKU-A"),
-    svc.RequestedLine(quantity=-1, reason="r", sku="SKU-A"),
-    svc.RequestedLine(quantity=4, reason="r", sku="SKU-A"),
+    svc.RequestedLine(quantity=0, reason="damaged", sku="SKU-A"),
+    svc.RequestedLine(quantity=-1, reason="damaged", sku="SKU-A"),
+    svc.RequestedLine(quantity=4, reason="damaged", sku="SKU-A"),
     svc.RequestedLine(quantity=1, reason=" ", sku="SKU-A"),
-    svc.RequestedLine(quantity=1, reason="r", sku="NOPE"),
-    svc.RequestedLine(quantity=1, reason="r", order_line_id=987654),
+    svc.RequestedLine(quantity=1, reason="damaged", sku="NOPE"),
+    svc.RequestedLine(quantity=1, reason="damaged", order_line_id=987654),
 ])
 def test_bad_lines_are_refused_and_store_nothing(container: Container, line: svc.RequestedLine) -> None:
     add_order(container)
@@ -140,7 +140,7 @@ def test_the_full_loop_refunds_exactly_what_was_paid_and_restocks_at_the_receivi
     order = add_order(container)
     a, b = line_ids(order)
     rma = request(container, svc.RequestedLine(quantity=2, reason="damaged", order_line_id=a),
-                  svc.RequestedLine(quantity=1, reason="too_small", order_line_id=b))
+                  svc.RequestedLine(quantity=1, reason="wrong_size", order_line_id=b))
     line_a, line_b = (line.id or 0 for line in rma.lines)
     svc.issue_label(container.uow, rma.number, actor="staff:t", return_center_code="RC-UK-01")
     svc.record_scan(container.uow, rma.number, scan="in_transit", actor="carrier:t")
@@ -187,7 +187,7 @@ def test_partial_returns_of_one_line_refund_exactly_the_line_total(container: Co
     add_order(container, lines=[("SKU-A", 3, "33.33")])
     totals = []
     for quantity in (1, 2):
-        rma = request(container, svc.RequestedLine(quantity=quantity, reason="r", sku="SKU-A"))
+        rma = request(container, svc.RequestedLine(quantity=quantity, reason="damaged", sku="SKU-A"))
         line = rma.lines[0].id or 0
         svc.receive(container.uow, rma.number, quantities={line: quantity}, return_center_code="RC-UK-01",
                     actor="s")
@@ -199,7 +199,7 @@ def test_partial_returns_of_one_line_refund_exactly_the_line_total(container: Co
 
 def test_an_unknown_return_center_is_refused_and_changes_nothing(container: Container) -> None:
     add_order(container)
-    rma = request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-B"))
+    rma = request(container, svc.RequestedLine(quantity=1, reason="damaged", sku="SKU-B"))
     before = row_counts(container.engine)
     with pytest.raises(InvalidInput, match="unknown return center"):
         svc.receive(container.uow, rma.number, quantities={rma.lines[0].id or 0: 1}, return_center_code="RC-XX-99",
@@ -212,7 +212,7 @@ def test_an_unknown_return_center_is_refused_and_changes_nothing(container: Cont
 
 def test_an_illegal_action_through_the_service_changes_nothing(container: Container) -> None:
     add_order(container)
-    rma = request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-B"))
+    rma = request(container, svc.RequestedLine(quantity=1, reason="damaged", sku="SKU-B"))
     before = row_counts(container.engine)
     with pytest.raises(IllegalTransition):
         svc.close(container.uow, rma.number, actor="s")
@@ -225,19 +225,19 @@ def test_an_illegal_action_through_the_service_changes_nothing(container: Contai
 def test_rma_numbers_are_unique_and_sequential_and_a_refused_request_uses_none(container: Container) -> None:
     add_order(container)
     add_order(container, order_number="100002")
-    numbers = [request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-A")).number]
+    numbers = [request(container, svc.RequestedLine(quantity=1, reason="damaged", sku="SKU-A")).number]
     with pytest.raises(QuantityExceedsReturnable):
-        request(container, svc.RequestedLine(quantity=5, reason="r", sku="SKU-A"))
-    numbers.append(request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-A"),
+        request(container, svc.RequestedLine(quantity=5, reason="damaged", sku="SKU-A"))
+    numbers.append(request(container, svc.RequestedLine(quantity=1, reason="damaged", sku="SKU-A"),
                            order_number="100002").number)
-    numbers.append(request(container, svc.RequestedLine(quantity=1, reason="r", sku="SKU-B")).number)
+    numbers.append(request(container, svc.RequestedLine(quantity=1, reason="damaged", sku="SKU-B")).number)
     assert numbers == ["RMA-000001", "RMA-000002", "RMA-000003"]
 
 
 def test_units_that_never_came_back_can_be_returned_again_once_the_rma_is_settled(container: Container) -> None:
     order = add_order(container, lines=[("SKU-A", 5, "10.00")])
     (line_id,) = line_ids(order)
-    rma = request(container, svc.RequestedLine(order_line_id=line_id, quantity=3, reason="too small"))
+    rma = request(container, svc.RequestedLine(order_line_id=line_id, quantity=3, reason="wrong_size"))
     svc.issue_label(container.uow, rma.number, actor="staff:t")
     rma = svc.receive(container.uow, rma.number, quantities={rma.lines[0].id or 0: 2},
                       return_center_code="RC-UK-01", actor="staff:t")  # complete parcel, one unit short
@@ -246,7 +246,7 @@ def test_units_that_never_came_back_can_be_returned_again_once_the_rma_is_settle
     _, returned = svc.find_order(container.uow, order_number="100001", proof=EMAIL)
     # 5 bought, 2 came back and were refunded: 3 can still be returned (the short unit is the customer's)
     assert 5 - returned[line_id] == 3
-    again = request(container, svc.RequestedLine(order_line_id=line_id, quantity=3, reason="too small"))
+    again = request(container, svc.RequestedLine(order_line_id=line_id, quantity=3, reason="wrong_size"))
     assert again.lines[0].quantity == 3
 
 
@@ -255,7 +255,7 @@ def test_the_new_rma_written_with_core_reads_back_field_for_field(container: Con
     included) is what the ORM reads back, every column (defaults as the tables declare them)."""
     add_order(container)
     made = request(container, svc.RequestedLine(quantity=2, reason="damaged", sku="SKU-A", reason_detail="cracked"),
-                   svc.RequestedLine(quantity=1, reason="too_small", sku="SKU-B"))
+                   svc.RequestedLine(quantity=1, reason="wrong_size", sku="SKU-B"))
     stored = svc.get_rma(container.uow, made.number)
     assert made.id == stored.id and made.id is not None
     assert [line.id for line in made.lines] == [line.id for line in stored.lines]
@@ -269,7 +269,7 @@ def test_the_new_rma_written_with_core_reads_back_field_for_field(container: Con
              str(l.acceptance_status), l.quantity_received, l.grade, l.restock, l.refunded_amount)
             for l in stored.lines] == [
         ("SKU-A", 2, D("20.00"), "damaged", "cracked", "awaiting", "pending", 0, None, False, D("0")),
-        ("SKU-B", 1, D("25.50"), "too_small", "", "awaiting", "pending", 0, None, False, D("0"))]
+        ("SKU-B", 1, D("25.50"), "wrong_size", "", "awaiting", "pending", 0, None, False, D("0"))]
     routed = next(e for e in stored.events if e.name == "return.routed")
     assert routed.data == next(e for e in made.events if e.name == "return.routed").data
     assert routed.data["return_center"] == stored.return_center_code is not None

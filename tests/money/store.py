@@ -40,9 +40,11 @@ def store_order(uow_factory: Uow, order: Order, payments: Sequence[tuple[str, st
     return order
 
 
-def request(uow_factory: Uow, order: Order, lines: dict[int, int], *, policy: ReturnPolicy, reason: str = "size",
+def request(uow_factory: Uow, order: Order, lines: dict[int, int], *, policy: ReturnPolicy, reason: str = "",
             days_after: int = 5, photos: int = 0) -> ReturnAuthorization:
-    """Request ``lines`` (order line id -> units) with one reason, ``days_after`` the purchase."""
+    """Request ``lines`` (order line id -> units) with one reason, ``days_after`` the purchase. The default reason
+    is the fit: the policy's ``size`` where it lists its reasons, else the managed list's ``wrong_size``."""
+    reason = reason or ("size" if policy.reason("size") else "wrong_size")
     return returns.request_return(
         uow_factory, order_number=order.order_number, proof=order.customer_email, actor="customer:C1",
         policy=policy, at=order.placed_at + timedelta(days=days_after),

@@ -50,7 +50,7 @@ def test_a_draft_return_gets_its_eligibility_and_refund_preview(client, uow_fact
     draft.placed_at = datetime.now(UTC) - timedelta(days=3)  # the preview is dated now: inside the window
     o = store_order(uow_factory, draft, [("card", "10.00")])
     body = {"order_number": o.order_number, "email": o.customer_email,
-            "lines": [{"order_line_id": o.lines[0].id, "quantity": 1, "reason": "size"}]}
+            "lines": [{"order_line_id": o.lines[0].id, "quantity": 1, "reason": "wrong_size"}]}
     answer = client.post("/api/v1/returns/preview", json=body)
     assert answer.status_code == 200
     assert (answer.json()["eligibility"]["verdict"], answer.json()["refund"]["total"]) == ("eligible", "6.00")

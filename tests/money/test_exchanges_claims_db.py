@@ -169,7 +169,7 @@ def test_a_draft_return_previews_eligibility_and_the_same_refund_that_is_issued(
     o = store_order(uow_factory, order(line(1, "40.00", 2, tax_rate="0.20")), [("card", "96.00")])
     preview = policies.preview_draft_return(
         uow_factory, order_number=o.order_number, proof=o.customer_email, policy=policy,
-        lines=[policies.DraftLine(order_line_id=o.lines[0].id, quantity=1, reason="size")],
+        lines=[policies.DraftLine(order_line_id=o.lines[0].id, quantity=1, reason="wrong_size")],
         at=o.placed_at + timedelta(days=3))
     # one unit: 48.00 paid (40 + 8 tax); fee 4.00 + tax kept 0.80; label 2.50 -> 48 - 4.80 - 2.50 = 40.70
     # store credit bonus 5 % of 40.70 = 2.035 -> 2.04

@@ -139,7 +139,7 @@ def test_a_returnless_refund_follows_the_policy_of_the_rma_not_the_one_passed(uo
 # -- 6. the same order line named twice -----------------------------------------------------------
 def test_a_draft_or_a_return_naming_a_line_twice_is_refused(uow_factory) -> None:  # type: ignore[no-untyped-def]
     o = store_order(uow_factory, order(line(1, "10.00", 1)), [("card", "10.00")])
-    twice = [policies.DraftLine(order_line_id=o.lines[0].id, quantity=1, reason="size")] * 2
+    twice = [policies.DraftLine(order_line_id=o.lines[0].id, quantity=1, reason="wrong_size")] * 2
     with pytest.raises(InvalidInput, match="more than once"):
         policies.preview_draft_return(uow_factory, order_number=o.order_number, proof=o.customer_email,
                                       lines=twice, policy=POLICY, at=o.placed_at + timedelta(days=2))
@@ -147,8 +147,8 @@ def test_a_draft_or_a_return_naming_a_line_twice_is_refused(uow_factory) -> None
     with pytest.raises(InvalidInput, match="more than once"):
         returns.request_return(uow_factory, order_number=o.order_number, proof=o.customer_email, actor="c",
                                policy=POLICY, at=o.placed_at + timedelta(days=2),
-                               lines=[returns.RequestedLine(quantity=1, reason="size", order_line_id=o.lines[0].id),
-                                      returns.RequestedLine(quantity=1, reason="size", sku="SKU-1")])
+                               lines=[returns.RequestedLine(quantity=1, reason="wrong_size", order_line_id=o.lines[0].id),
+                                      returns.RequestedLine(quantity=1, reason="wrong_size", sku="SKU-1")])
     assert snapshot(uow_factory) == before
 
 
@@ -253,7 +253,7 @@ def test_a_reviewed_replacement_claim_is_settled_as_an_exchange(uow_factory) -> 
 
 def test_the_draft_preview_refuses_a_line_named_twice(client, uow_factory) -> None:  # type: ignore[no-untyped-def]
     o = recent_order(uow_factory, line(1, "10.00", 1), payments=[("card", "10.00")])
-    one = {"order_line_id": o.lines[0].id, "quantity": 1, "reason": "size"}
+    one = {"order_line_id": o.lines[0].id, "quantity": 1, "reason": "wrong_size"}
     body = {"order_number": o.order_number, "email": o.customer_email, "lines": [one, one]}
     answer = client.post("/api/v1/returns/preview", json=body)
     # 1 bought; asked twice as 1 + 1 it quoted 20.00 before
@@ -274,7 +274,7 @@ def test_new_returns_use_the_active_stored_policy_and_an_old_version_can_be_put_
     def create(line_id: int) -> dict[str, Any]:
         answer = client.post("/api/v1/returns", json={"order_number": o.order_number, "email": o.customer_email,
                                                       "lines": [{"order_line_id": line_id, "quantity": 1,
-                                                                 "reason": "size"}]})
+                                                                 "reason": "wrong_size"}]})
         assert answer.status_code == 201, answer.text
         return answer.json()
 

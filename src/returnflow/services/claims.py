@@ -72,6 +72,7 @@ def file_claim(uow_factory: UowFactory, *, order_number: str, proof: str, lines:
                                          .where(t.return_authorizations.c.id == rma_id)).scalar_one()
             return ClaimResult(rma=returns.get_rma(uow_factory, number), replayed=True)
     rma = returns.request_return(uow_factory, order_number=order_number, proof=proof, actor=actor, policy=policy,
+                                 check_reasons=False,  # the claim's kind (damaged, missing) is its reason
                                  at=at, channel="claim", claim_remedy=remedy,
                                  lines=[returns.RequestedLine(quantity=q, reason=kind, order_line_id=i,
                                                               reason_detail=comment, photos=photos)

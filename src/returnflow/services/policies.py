@@ -166,6 +166,7 @@ def preview_draft_return(uow_factory: UowFactory, *, order_number: str, proof: s
     from returnflow.domain.orders import check_returnable
     from returnflow.domain.settlement import store_credit_bonus
     from returnflow.services.returns import verify_customer
+    from returnflow.services.staff import check_reason
     from returnflow.services.settlement import money_state
 
     at = at or datetime.now(UTC)
@@ -174,6 +175,9 @@ def preview_draft_return(uow_factory: UowFactory, *, order_number: str, proof: s
         if order is None:
             raise NotFound("no order matches that order number and email")
         verify_customer(order, proof, uow.repo.customer_email(order.customer_id), staff=staff)
+        for draft in lines:
+            if draft.reason:  # a draft may not have its reason yet (the portal previews as units are chosen)
+                check_reason(uow, policy, draft.reason)
         returned = uow.repo.returned_quantities(order.id or 0)
         items = requested_units(order, lines, returned)
         for item in items:

@@ -29,6 +29,7 @@ from returnflow.domain.settlement import RefundItem, quote_line_units
 from returnflow.domain.returns import ReturnAuthorization, ReturnLine
 from returnflow.domain.routing import NoReturnCenterAvailable
 from returnflow.domain.statuses import CarrierScan, Disposition, Grade, Resolution, ReturnStatus
+from returnflow.services import staff as staff_service
 from returnflow.services.routing import note_routed, route_for_customer
 
 UowFactory = Callable[[], UnitOfWork]
@@ -96,12 +97,15 @@ def find_order(uow_factory: UowFactory, *, order_number: str, proof: str, staff:
 
 def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, lines: list[RequestedLine],
                    actor: str | None, policy: ReturnPolicy, at: datetime | None = None, channel: str = "api",
-                   auto_decide: bool = True, claim_remedy: str | None = None, staff: bool = False
-                   ) -> ReturnAuthorization:
+                   auto_decide: bool = True, claim_remedy: str | None = None, staff: bool = False,
+                   check_reasons: bool = True) -> ReturnAuthorization:
     """Open an RMA for units of one order, then let the policy authorize it or send it to review.
 
     ``proof``: the order's email; with ``staff`` (an API key) the customer id too (:func:`verify_customer`).
     ``actor``: who asks, for the audit trail; None = the order's customer (``customer:<customer id>``).
+    Reasons: a policy with ``[[reasons]]`` accepts only those (its own check); otherwise each line's reason must
+    be an active code of the managed list (``services.staff.reason_codes``) unless ``check_reasons`` is off
+    (claims, whose kind is the reason).
 
     Raises:
         NotFound: unknown order or wrong proof.
@@ -145,6 +149,8 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
             seen.add(line.id or 0)
             if not requested.reason or not requested.reason.strip():
                 raise InvalidInput(f"a return reason is required for {line.sku}")
+            if check_reasons:
+                staff_service.check_reason(uow, policy, requested.reason)
             already = returned.get(line.id or 0, 0)
             asked.append(RequestedUnits(line=line, units=requested.quantity, units_before=already, request=LineRequest(
                 reason=requested.reason.strip(), sub_reason=requested.sub_reason, comment=requested.reason_detail,

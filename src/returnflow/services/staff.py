@@ -8,8 +8,11 @@ RFC 9106 "second recommended option"); a hash made with older parameters is upgr
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -166,6 +169,42 @@ def list_reasons(uow: UnitOfWork, *, active_only: bool = True) -> list[Reason]:
     return [Reason(r.code, r.label, r.parent_code) for r in rows]
 
 
+#: Seconds a process keeps the managed reason codes before reading them again (``add_reason`` in the same
+#: process clears them at once; another process's new reason is accepted here within this time).
+REASONS_TTL_SECONDS = 60.0
+_reason_codes: WeakKeyDictionary[Any, tuple[float, frozenset[str]]] = WeakKeyDictionary()
+
+
+def reason_codes(uow: UnitOfWork) -> frozenset[str]:
+    """The codes of the active managed reasons, sub-reasons included (the defaults while the table is empty),
+    read at most every ``REASONS_TTL_SECONDS`` per process: checked on every return request."""
+    bind, now = uow.session.get_bind(), time.monotonic()
+    cached = _reason_codes.get(bind)
+    if cached is None or cached[0] <= now:
+        cached = (now + REASONS_TTL_SECONDS, frozenset(r.code for r in list_reasons(uow)))
+        _reason_codes[bind] = cached
+    return cached[1]
+
+
+def check_reason(uow: UnitOfWork, policy: ReturnPolicy, reason: str) -> None:
+    """Refuse a reason that is not on the managed list when the policy has no ``[[reasons]]`` of its own (a
+    policy with reasons checks them itself, ``domain.policy``).
+
+    Raises:
+        InvalidInput: the reason is not an active code of :func:`reason_codes` (the message lists them).
+    """
+    if policy.reasons:
+        return
+    allowed = reason_codes(uow)
+    if reason.strip() not in allowed:
+        raise InvalidInput(f"'{reason.strip()[:64]}' is not one of the return reasons: {', '.join(sorted(allowed))}")
+
+
+def forget_reason_codes() -> None:
+    """Drop this process's cached reason codes (after a change to ``return_reasons``)."""
+    _reason_codes.clear()
+
+
 def offered_reasons(uow: UnitOfWork, policy: ReturnPolicy) -> list[Reason]:
     """The reasons a customer may choose, in display order: the policy's ``[[reasons]]`` (with their
     ``sub_reasons``) when it defines any, because the policy refuses every other reason; otherwise the managed
@@ -192,3 +231,4 @@ def add_reason(uow: UnitOfWork, *, code: str, label: str, parent_code: str | Non
         raise InvalidInput(f"unknown parent reason “{parent_code}”")
     uow.session.execute(insert(t.return_reasons).values(code=code, label=label.strip(), parent_code=parent_code or None,
                                                         active=True, position=len(codes)))
+    forget_reason_codes()

@@ -14,7 +14,7 @@ from returnflow.web.app import create_app
 from tests.conftest import add_order
 
 BODY = {"order_number": "100001", "email": "ann@example.com",
-        "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "too small"}]}
+        "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "wrong_size"}]}
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_the_same_idempotency_key_and_body_replays_the_first_answer(container: C
     add_order(container)
     first = client.post("/api/v1/returns", json=BODY, headers={"Idempotency-Key": "k-1"})
     # same JSON, spelled differently
-    again = client.post("/api/v1/returns", content=b'{"lines": [{"reason": "too small", "quantity": 1, "sku": "SKU-A"}],'
+    again = client.post("/api/v1/returns", content=b'{"lines": [{"reason": "wrong_size", "quantity": 1, "sku": "SKU-A"}],'
                         b' "email": "ann@example.com", "order_number": "100001"}',
                         headers={"Idempotency-Key": "k-1", "content-type": "application/json"})
     assert first.status_code == again.status_code == 201
@@ -45,7 +45,7 @@ def test_the_same_idempotency_key_with_another_body_is_refused_and_changes_nothi
         container: Container, client: TestClient) -> None:
     add_order(container)
     assert client.post("/api/v1/returns", json=BODY, headers={"Idempotency-Key": "k-2"}).status_code == 201
-    other = {**BODY, "lines": [{"sku": "SKU-B", "quantity": 1, "reason": "broken"}]}
+    other = {**BODY, "lines": [{"sku": "SKU-B", "quantity": 1, "reason": "damaged_item"}]}
     refused = client.post("/api/v1/returns", json=other, headers={"Idempotency-Key": "k-2"})
     assert refused.status_code == 422
     assert refused.json()["title"] == "Idempotency key reused"

@@ -74,7 +74,7 @@ def test_fifty_concurrent_refunds_of_one_rma_refund_exactly_once(api: str, fresh
     staff = {"X-API-Key": key}
     with httpx.Client(base_url=api, headers=staff) as c:
         rma = c.post("/api/v1/returns", json={"order_number": "100001", "email": "ann@example.com", "lines": [
-            {"sku": "SKU-A", "quantity": 1, "reason": "too small"}]}).json()
+            {"sku": "SKU-A", "quantity": 1, "reason": "wrong_size"}]}).json()
         number, line_id = rma["number"], rma["lines"][0]["id"]
         assert c.post(f"/api/v1/returns/{number}/label", json={}).status_code == 200
         assert c.post(f"/api/v1/returns/{number}/receive", json={
@@ -106,7 +106,7 @@ def test_fifty_concurrent_returns_of_one_order_line_never_return_more_than_was_b
     pg, _ = fresh
     add_order(pg, lines=[("SKU-A", 3, "10.00")])
     body = {"order_number": "100001", "email": "ann@example.com",
-            "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "too small"}]}
+            "lines": [{"sku": "SKU-A", "quantity": 1, "reason": "wrong_size"}]}
     keys = [f"k-{i % 40}" for i in range(N)]  # 10 keys sent twice, 30 once
 
     answers = fire([lambda client, k=k: client.post(f"{api}/api/v1/returns", json=body,
@@ -131,7 +131,7 @@ def test_fifty_concurrent_returns_get_fifty_distinct_rma_numbers(api: str, fresh
         add_order(pg, order_number=f"2000{i:02d}", customer_id=f"C{i}", email=f"c{i}@example.com")
     answers = fire([lambda client, i=i: client.post(f"{api}/api/v1/returns", json={
         "order_number": f"2000{i:02d}", "email": f"c{i}@example.com",
-        "lines": [{"sku": "SKU-B", "quantity": 1, "reason": "broken"}]}) for i in range(N)])
+        "lines": [{"sku": "SKU-B", "quantity": 1, "reason": "damaged_item"}]}) for i in range(N)])
 
     assert Counter(a.status_code for a in answers) == {201: N}
     numbers = [a.json()["number"] for a in answers]

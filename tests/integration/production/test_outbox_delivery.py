@@ -54,7 +54,7 @@ def subscribe(container: Container, url: str, types: list[str]) -> str:
 def request_return(container: Container) -> str:
     add_order(container)
     rma = svc.request_return(container.uow, order_number="100001", proof="ann@example.com",
-                             lines=[svc.RequestedLine(sku="SKU-A", quantity=1, reason="too small")],
+                             lines=[svc.RequestedLine(sku="SKU-A", quantity=1, reason="wrong_size")],
                              actor="customer:C1", policy=container.policy)
     return rma.number
 
@@ -163,7 +163,7 @@ def test_the_embedded_worker_delivers_from_inside_the_api_process(container: Con
     embedded = production(container, embedded_worker=True)
     with TestClient(create_app(embedded)) as client:
         assert client.post("/api/v1/returns", json={"order_number": "100001", "email": "ann@example.com", "lines": [
-            {"sku": "SKU-A", "quantity": 1, "reason": "too small"}]}).status_code == 201
+            {"sku": "SKU-A", "quantity": 1, "reason": "wrong_size"}]}).status_code == 201
         deadline = time.monotonic() + 10
         while not receiver.received and time.monotonic() < deadline:
             time.sleep(0.05)
