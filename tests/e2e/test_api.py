@@ -380,3 +380,22 @@ def test_a_reason_added_by_an_admin_is_accepted_at_once_and_sub_reasons_count(co
     assert client.post("/api/v1/returns", json=body).status_code == 201
     sub = {"order_number": "100001", "email": EMAIL, "lines": [{**LINE, "reason": "wrong_colour"}]}
     assert client.post("/api/v1/returns", json=sub).status_code == 201  # a sub-reason of not_as_described
+
+
+def test_the_reasons_endpoint_lists_what_a_request_may_give(container: Container, client: TestClient,
+                                                          staff: dict[str, str]) -> None:
+    listed = client.get("/api/v1/reasons").json()
+    assert listed["source"] == "managed list"
+    codes = [r["code"] for r in listed["reasons"]]
+    # services/staff.py DEFAULT_REASONS, in display order; sub-reasons name their parent
+    assert codes == ["damaged", "damaged_packaging", "damaged_item", "not_as_described", "wrong_colour", "wrong_size",
+                     "wrong_item", "changed_mind", "faulty", "late"]
+    assert {"code": "wrong_size", "label": "Size differs from the description",
+            "parent_code": "not_as_described"} in listed["reasons"]
+    add_order(container)
+    for code in codes:  # every listed code is accepted (each RMA cancelled to give the unit back)
+        answer = client.post("/api/v1/returns", json={"order_number": "100001", "email": EMAIL,
+                                                      "lines": [{"sku": "SKU-B", "quantity": 1, "reason": code}]})
+        assert answer.status_code == 201, (code, answer.text)
+        number = answer.json()["number"]
+        assert client.post(f"/api/v1/returns/{number}/cancel", json={}, headers=staff).status_code == 200

@@ -11,7 +11,7 @@ from returnflow.adapters.db.repository import RmaFilter
 from returnflow.domain.errors import InvalidInput, NotFound
 from returnflow.domain.statuses import ReturnStatus
 from returnflow.adapters.carriers.base import CarrierUnavailable
-from returnflow.services import logistics, returns as svc
+from returnflow.services import logistics, returns as svc, staff
 from returnflow.services.access import ApiPrincipal
 from returnflow.web import schemas as s
 from returnflow.web.deps import ContainerDep, OptionalPrincipal, require
@@ -33,6 +33,17 @@ def get_order(order_number: str, container: ContainerDep, email: Annotated[str, 
                        "unit_price": str(l.unit_price), "kind": str(l.kind),
                        "returnable_quantity": max(l.quantity - returned.get(l.id or 0, 0), 0)
                        if str(l.kind) == "goods" else 0} for l in order.lines]}
+
+
+@router.get("/reasons")
+def list_return_reasons(container: ContainerDep) -> dict[str, Any]:
+    """The return reasons a request may give now: the active policy's ``[[reasons]]`` when it has any, else the
+    managed list (``/ops/admin``). Sub-reasons carry their ``parent_code``; either code is accepted."""
+    policy = container.active_policy()
+    with container.uow() as uow:
+        reasons = staff.offered_reasons(uow, policy)
+    return {"source": "policy" if policy.reasons else "managed list", "policy_version": policy.version,
+            "reasons": [{"code": r.code, "label": r.label, "parent_code": r.parent_code} for r in reasons]}
 
 
 @router.post("/returns", status_code=201)
