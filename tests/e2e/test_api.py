@@ -300,6 +300,29 @@ def test_repeated_failed_proofs_from_one_client_are_stopped_with_429(container: 
         assert client.post("/api/v1/returns", json=right).status_code == 429  # even the right pair, for now
 
 
+def test_failed_proofs_count_on_every_public_endpoint_and_a_non_bearer_authorization_is_still_public(
+        container: Container) -> None:
+    order = add_order(container)
+    guess = "guess@example.com"
+    line = {"order_line_id": order.lines[0].id, "quantity": 1, "reason": "damaged"}
+    tries = [  # ten wrong proofs spread over the endpoints that check one, each 404
+        ("POST", "/api/v1/returns/preview", {"json": {"order_number": "100001", "email": guess, "lines": [line]}}),
+        ("POST", "/api/v1/claims", {"json": {"order_number": "100001", "email": guess,
+                                             "lines": {str(order.lines[0].id): 1}, "kind": "damaged",
+                                             "remedy": "refund"}, "headers": {"Idempotency-Key": "g"}}),
+        ("GET", f"/api/v1/orders/100001?email={guess}", {}),
+        ("POST", "/api/v1/orders/100001/token", {"json": {"email": guess}}),
+        ("POST", "/api/v1/returns", {"json": {"order_number": "100001", "email": guess, "lines": [
+            {"sku": "SKU-A", "quantity": 1, "reason": "damaged"}]}}),
+    ] * 2
+    with TestClient(create_app(container)) as client:
+        basic = {"Authorization": "Basic eDp4"}  # not a staff key: the API reads only Bearer or X-API-Key
+        answers = [client.request(method, path, **{**extra, "headers": {**extra.get("headers", {}), **basic}}
+                                  ).status_code for method, path, extra in tries]
+        assert answers == [404] * 10
+        assert client.post("/api/v1/returns/preview", json=tries[0][2]["json"], headers=basic).status_code == 429
+
+
 def test_a_line_named_by_id_and_another_sku_is_refused(container: Container) -> None:
     order = add_order(container)
     with TestClient(create_app(container)) as client:
@@ -399,3 +422,80 @@ def test_the_reasons_endpoint_lists_what_a_request_may_give(container: Container
         assert answer.status_code == 201, (code, answer.text)
         number = answer.json()["number"]
         assert client.post(f"/api/v1/returns/{number}/cancel", json={}, headers=staff).status_code == 200
+
+
+FASHION_LIKE = '''version = "fashion-like"
+[[reasons]]
+code = "damaged"
+label = "Arrived damaged"
+photo_required = true
+
+[[reasons]]
+code = "size"
+label = "Does not fit"
+sub_reasons = ["too_small", "too_large"]
+'''
+
+
+def test_sub_reasons_photos_and_conditions_reach_the_checks_on_create_and_preview(
+        container: Container, client: TestClient, staff: dict[str, str]) -> None:
+    from returnflow.services import policies
+
+    order = add_order(container)
+    ask = {"order_number": "100001", "email": EMAIL}
+    before = row_counts(container.engine)
+    # managed list: a sub-reason must be listed under its reason (wrong_size is under not_as_described)
+    bad = client.post("/api/v1/returns", json={**ask, "lines": [{**LINE, "reason": "damaged", "sub_reason": "zzz"}]})
+    assert bad.status_code == 422 and "'zzz' is not a detail of 'damaged'" in bad.text
+    assert "damaged_item, damaged_packaging" in bad.text
+    preview = client.post("/api/v1/returns/preview", json={**ask, "lines": [
+        {"order_line_id": order.lines[0].id, "quantity": 1, "reason": "not_as_described", "sub_reason": "late"}]})
+    assert preview.status_code == 422 and "not a detail" in preview.text
+    assert row_counts(container.engine) == before
+    ok = client.post("/api/v1/returns", json={**ask, "lines": [
+        {**LINE, "reason": "not_as_described", "sub_reason": "wrong_size", "conditions": ["unworn"]}]})
+    assert ok.status_code == 201, ok.text
+
+    # a policy with [[reasons]]: a photo-required reason sends a customer's return to review whatever "photos"
+    # says (customers cannot upload through this API); staff who saw the photos may state them
+    policies.put_policy(container.uow, source=FASHION_LIKE, actor="staff:admin")
+    container.forget_active_policy()
+    public = client.post("/api/v1/returns", json={**ask, "lines": [
+        {"sku": "SKU-B", "quantity": 1, "reason": "damaged", "photos": 2}]})
+    assert public.status_code == 201 and public.json()["status"] == "in_review", public.text
+    client.post(f"/api/v1/returns/{public.json()['number']}/cancel", json={}, headers=staff)
+    by_staff = client.post("/api/v1/returns", headers=staff, json={**ask, "lines": [
+        {"sku": "SKU-B", "quantity": 1, "reason": "damaged", "photos": 1}]})
+    assert by_staff.status_code == 201 and by_staff.json()["status"] == "authorized", by_staff.text
+    wrong_detail = client.post("/api/v1/returns", json={**ask, "lines": [
+        {"sku": "SKU-A", "quantity": 1, "reason": "size", "sub_reason": "too_pink"}]})
+    assert wrong_detail.status_code == 422 and "too_pink" in wrong_detail.text
+
+
+def test_a_missing_parcel_claim_is_not_refused_for_a_kind_the_policy_does_not_list(
+        container: Container, client: TestClient) -> None:
+    from returnflow.services import policies
+
+    add_order(container, placed_at=datetime.now(UTC) - timedelta(days=3))
+    policies.put_policy(container.uow, source=FASHION_LIKE, actor="staff:admin")  # lists damaged and size only
+    container.forget_active_policy()
+    order_line = client.get(f"/api/v1/orders/100001?email={EMAIL}").json()["lines"][1]["id"]
+    claim = client.post("/api/v1/claims", headers={"Idempotency-Key": "m1"}, json={
+        "order_number": "100001", "email": EMAIL, "lines": {str(order_line): 1}, "kind": "missing",
+        "remedy": "refund"})
+    assert claim.status_code == 201, claim.text
+    # 1 x SKU-B at 25.50, settled at once; the test order has no payment recorded, so the 25.50 goes to
+    # store credit (services.settlement: what no payment can take back is credited)
+    assert (claim.json()["status"], claim.json()["refund"]["total"], claim.json()["refund"]["store_credit"]) == (
+        "settled", "25.50", "25.50")
+
+
+def test_sub_reasons_go_one_level_deep(container: Container) -> None:
+    from returnflow.domain.errors import InvalidInput as Invalid
+    from returnflow.services import staff as staff_service
+
+    with container.uow() as uow:
+        with pytest.raises(Invalid, match="itself a sub-reason"):
+            staff_service.add_reason(uow, code="cracked_screen", label="Cracked screen", parent_code="damaged_item")
+        staff_service.add_reason(uow, code="cracked_screen", label="Cracked screen", parent_code="damaged")
+        uow.commit()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from returnflow.adapters.db import tables as t
-from returnflow.domain.errors import Conflict, InvalidInput
+from returnflow.domain.errors import Conflict, InvalidInput, NotFound
 from returnflow.domain.policy import ReturnPolicy
 from returnflow.domain.policy_file import parse_policy
 from returnflow.domain.statuses import ReturnStatus
@@ -297,3 +297,48 @@ def test_new_returns_use_the_active_stored_policy_and_an_old_version_can_be_put_
     receive_and_inspect(uow_factory, returns.get_rma(uow_factory, second["number"]))
     preview = client.get(f"/api/v1/returns/{second['number']}/refund-preview", headers=ADMIN).json()
     assert (preview["quote"]["return_shipping_fee"], preview["total"]) == ("1.00", "19.00")
+
+
+def test_a_claim_key_never_replays_anothers_rma_and_a_read_key_cannot_file_claims(
+        client, uow_factory) -> None:  # type: ignore[no-untyped-def]
+    from returnflow.services import access, claims
+
+    assert client.put("/api/v1/policy", content=CLAIMS_POLICY, headers=TEXT).status_code == 200
+    ann = recent_order(uow_factory, line(1, "30.00", 2), payments=[("card", "60.00")])
+    draft = order(line(1, "12.00", 1), number="ORD-2")
+    draft.id, draft.customer_id, draft.customer_email = None, "C2", "c2@example.com"
+    draft.placed_at = datetime.now(UTC) - timedelta(days=3)
+    bob = store_order(uow_factory, draft, [("card", "12.00")])
+    body = {"order_number": ann.order_number, "email": ann.customer_email, "lines": {str(ann.lines[0].id): 1},
+            "kind": "missing", "remedy": "refund"}
+    # an agent files ann's claim with key K (the HTTP replay store keeps answers per caller: staff here)
+    first = client.post("/api/v1/claims", json=body, headers={**ADMIN, "Idempotency-Key": "K"})
+    assert first.status_code == 201, first.text
+    assert first.json()["status"] == "settled"  # "missing" needs no photo under this policy: refunded at once
+    number = first.json()["rma_number"]
+    before = snapshot(uow_factory)
+    # other callers (the HTTP replay store tells callers apart by their credential header), with the same key,
+    # for another order or a made-up one: refused by the claim service, ann's RMA not revealed
+    for caller, other in (("bob", {"order_number": bob.order_number, "email": bob.customer_email,
+                                   "lines": {str(bob.lines[0].id): 1}, "kind": "missing", "remedy": "refund"}),
+                          ("eve", {**body, "order_number": "x", "email": "a@b.c"})):
+        answer = client.post("/api/v1/claims", json=other,
+                             headers={"Idempotency-Key": "K", "X-Customer-Token": caller})
+        assert answer.status_code == 422 and number not in answer.text, answer.text
+    # ann's order with a wrong email and the same key (service level): not found, nothing revealed
+    with pytest.raises(NotFound):
+        claims.file_claim(uow_factory, order_number=ann.order_number, proof="eve@example.com",
+                          lines={ann.lines[0].id: 1}, kind="missing", remedy="refund", idempotency_key="K",
+                          actor=None, policy=parse_policy(CLAIMS_POLICY))
+    assert snapshot(uow_factory) == before
+    # ann herself, same key: the first claim's answer
+    again = client.post("/api/v1/claims", json=body, headers={"Idempotency-Key": "K"})
+    assert (again.json()["replayed"], again.json()["rma_number"]) == (True, number)
+    # a key with only the read scope may not file (its photo count would be trusted)
+    with uow_factory() as uow:
+        reader = access.create_api_key(uow, name="reader", scopes=["read"])
+        uow.commit()
+    denied = client.post("/api/v1/claims", json={**body, "kind": "damaged", "photos": 1},
+                         headers={"X-API-Key": reader, "Idempotency-Key": "k-read"})
+    assert denied.status_code == 403
+    assert snapshot(uow_factory) == before

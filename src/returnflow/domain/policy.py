@@ -151,13 +151,15 @@ class Eligibility:
 @dataclass(frozen=True)
 class LineRequest:
     """What the customer says about one line: reason code, sub-reason, comment, photos attached, and
-    the condition statements they confirm (e.g. "unworn")."""
+    the condition statements they confirm (e.g. "unworn"). ``listed_only`` False: a claim, whose kind (damaged,
+    missing) is its reason, is not refused for a kind the policy does not list; a listed one keeps its rules."""
 
     reason: str = ""
     sub_reason: str = ""
     comment: str = ""
     photos: int = 0
     conditions: tuple[str, ...] = ()
+    listed_only: bool = True
 
 
 def window_start(policy: ReturnPolicy, order: Order) -> datetime:
@@ -202,6 +204,8 @@ def _check_reason(policy: ReturnPolicy, line: OrderLine, request: LineRequest, r
     if not policy.reasons:
         return
     reason = policy.reason(request.reason)
+    if reason is None and not request.listed_only:
+        return
     if reason is None:
         result.fail(f"'{request.reason}' is not one of the return reasons: "
                     f"{', '.join(r.label for r in policy.reasons)}", hard=True)

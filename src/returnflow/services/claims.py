@@ -44,14 +44,15 @@ class ClaimResult:
 
 
 def file_claim(uow_factory: UowFactory, *, order_number: str, proof: str, lines: dict[int, int], kind: str,
-               remedy: str, idempotency_key: str, actor: str, policy: ReturnPolicy, photos: int = 0,
-               comment: str = "", at: datetime | None = None) -> ClaimResult:
+               remedy: str, idempotency_key: str, actor: str | None, policy: ReturnPolicy, photos: int = 0,
+               comment: str = "", at: datetime | None = None, staff: bool = False) -> ClaimResult:
     """File a claim for ``lines`` (order line id -> units) and settle it at once if the policy approves.
 
     The chosen ``remedy`` is stored on the RMA (``claim_remedy``). A claim sent to review (e.g. no photo of
     the damage) returns with the RMA ``in_review``; an agent authorizes it and settles it with that remedy
     (:func:`settle_reviewed_claim`, ``POST /api/v1/claims/{number}/settle``). Retrying with the same
-    ``idempotency_key`` returns the first claim's settlement.
+    ``idempotency_key`` returns the first claim's settlement, to a caller who proves the same order again
+    (a key used for anything else, or for another order, is refused: a key never reveals another's RMA).
 
     ``photos`` is what the caller says was attached; there is no photo upload for claims, so the API
     counts it only from staff callers (a public caller's count is taken as 0: a claim needing a photo
@@ -68,19 +69,24 @@ def file_claim(uow_factory: UowFactory, *, order_number: str, proof: str, lines:
             t.exchanges.c.idempotency_key == idempotency_key)).scalar()
         rma_id = stored.rma_id if stored else exchange
         if rma_id is not None:
-            number = uow.session.execute(select(t.return_authorizations.c.number)
-                                         .where(t.return_authorizations.c.id == rma_id)).scalar_one()
-            return ClaimResult(rma=returns.get_rma(uow_factory, number), replayed=True)
+            prior = uow.session.execute(select(t.return_authorizations.c.number, t.return_authorizations.c.channel,
+                                               t.return_authorizations.c.order_id)
+                                        .where(t.return_authorizations.c.id == rma_id)).one()
+            order = uow.repo.order_by_number(order_number.strip())
+            if order is None or prior.order_id != order.id or prior.channel != "claim":
+                raise InvalidInput("this Idempotency-Key was already used for another request; use a new key")
+            returns.verify_customer(order, proof, uow.repo.customer_email(order.customer_id), staff=staff)
+            return ClaimResult(rma=returns.get_rma(uow_factory, prior.number), replayed=True)
     rma = returns.request_return(uow_factory, order_number=order_number, proof=proof, actor=actor, policy=policy,
-                                 check_reasons=False,  # the claim's kind (damaged, missing) is its reason
+                                 check_reasons=False, staff=staff,  # the claim's kind (damaged, missing) is its reason
                                  at=at, channel="claim", claim_remedy=remedy,
                                  lines=[returns.RequestedLine(quantity=q, reason=kind, order_line_id=i,
                                                               reason_detail=comment, photos=photos)
                                         for i, q in lines.items()])
     if rma.status != ReturnStatus.AUTHORIZED:
         return ClaimResult(rma=rma)
-    return settle_claim(uow_factory, rma.number, remedy=remedy, idempotency_key=idempotency_key, actor=actor,
-                        policy=policy)
+    return settle_claim(uow_factory, rma.number, remedy=remedy, idempotency_key=idempotency_key,
+                        actor=actor or f"customer:{rma.customer_id}", policy=policy)
 
 
 def settle_reviewed_claim(uow_factory: UowFactory, number: str, *, idempotency_key: str, actor: str,

@@ -177,7 +177,7 @@ def preview_draft_return(uow_factory: UowFactory, *, order_number: str, proof: s
         verify_customer(order, proof, uow.repo.customer_email(order.customer_id), staff=staff)
         for draft in lines:
             if draft.reason:  # a draft may not have its reason yet (the portal previews as units are chosen)
-                check_reason(uow, policy, draft.reason)
+                check_reason(uow, policy, draft.reason, draft.sub_reason)
         returned = uow.repo.returned_quantities(order.id or 0)
         items = requested_units(order, lines, returned)
         for item in items:

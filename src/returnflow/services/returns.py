@@ -150,11 +150,11 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
             if not requested.reason or not requested.reason.strip():
                 raise InvalidInput(f"a return reason is required for {line.sku}")
             if check_reasons:
-                staff_service.check_reason(uow, policy, requested.reason)
+                staff_service.check_reason(uow, policy, requested.reason, requested.sub_reason)
             already = returned.get(line.id or 0, 0)
             asked.append(RequestedUnits(line=line, units=requested.quantity, units_before=already, request=LineRequest(
                 reason=requested.reason.strip(), sub_reason=requested.sub_reason, comment=requested.reason_detail,
-                photos=requested.photos, conditions=tuple(requested.conditions))))
+                photos=requested.photos, conditions=tuple(requested.conditions), listed_only=check_reasons)))
             if line.kind == LineKind.GOODS:
                 check_returnable(sku=line.sku, bought=line.quantity, already_returned=already,
                                  requested=requested.quantity)

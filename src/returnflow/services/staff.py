@@ -172,32 +172,39 @@ def list_reasons(uow: UnitOfWork, *, active_only: bool = True) -> list[Reason]:
 #: Seconds a process keeps the managed reason codes before reading them again (``add_reason`` in the same
 #: process clears them at once; another process's new reason is accepted here within this time).
 REASONS_TTL_SECONDS = 60.0
-_reason_codes: WeakKeyDictionary[Any, tuple[float, frozenset[str]]] = WeakKeyDictionary()
+_reason_codes: WeakKeyDictionary[Any, tuple[float, dict[str, str | None]]] = WeakKeyDictionary()
 
 
-def reason_codes(uow: UnitOfWork) -> frozenset[str]:
-    """The codes of the active managed reasons, sub-reasons included (the defaults while the table is empty),
-    read at most every ``REASONS_TTL_SECONDS`` per process: checked on every return request."""
+def reason_codes(uow: UnitOfWork) -> dict[str, str | None]:
+    """Code -> parent code of the active managed reasons, sub-reasons included (the defaults while the table is
+    empty), read at most every ``REASONS_TTL_SECONDS`` per process: checked on every return request."""
     bind, now = uow.session.get_bind(), time.monotonic()
     cached = _reason_codes.get(bind)
     if cached is None or cached[0] <= now:
-        cached = (now + REASONS_TTL_SECONDS, frozenset(r.code for r in list_reasons(uow)))
+        cached = (now + REASONS_TTL_SECONDS, {r.code: r.parent_code for r in list_reasons(uow)})
         _reason_codes[bind] = cached
     return cached[1]
 
 
-def check_reason(uow: UnitOfWork, policy: ReturnPolicy, reason: str) -> None:
+def check_reason(uow: UnitOfWork, policy: ReturnPolicy, reason: str, sub_reason: str = "") -> None:
     """Refuse a reason that is not on the managed list when the policy has no ``[[reasons]]`` of its own (a
-    policy with reasons checks them itself, ``domain.policy``).
+    policy with reasons checks them itself, ``domain.policy``). A sub-reason, when given, must be one listed
+    under that reason.
 
     Raises:
-        InvalidInput: the reason is not an active code of :func:`reason_codes` (the message lists them).
+        InvalidInput: the reason is not an active code of :func:`reason_codes`, or the sub-reason is not one of
+        its sub-reasons (the message lists the allowed codes).
     """
     if policy.reasons:
         return
     allowed = reason_codes(uow)
-    if reason.strip() not in allowed:
-        raise InvalidInput(f"'{reason.strip()[:64]}' is not one of the return reasons: {', '.join(sorted(allowed))}")
+    reason, sub_reason = reason.strip(), sub_reason.strip()
+    if reason not in allowed:
+        raise InvalidInput(f"'{reason[:64]}' is not one of the return reasons: {', '.join(sorted(allowed))}")
+    if sub_reason and allowed.get(sub_reason) != reason:
+        subs = sorted(code for code, parent in allowed.items() if parent == reason)
+        raise InvalidInput(f"'{sub_reason[:64]}' is not a detail of '{reason}'"
+                           + (f"; use one of: {', '.join(subs)}" if subs else f"; '{reason}' has no details"))
 
 
 def forget_reason_codes() -> None:
@@ -229,6 +236,9 @@ def add_reason(uow: UnitOfWork, *, code: str, label: str, parent_code: str | Non
         raise Conflict(f"reason “{code}” exists already")
     if parent_code and parent_code not in codes:
         raise InvalidInput(f"unknown parent reason “{parent_code}”")
+    if parent_code and uow.session.execute(select(t.return_reasons.c.parent_code)
+                                           .where(t.return_reasons.c.code == parent_code)).scalar():
+        raise InvalidInput(f"“{parent_code}” is itself a sub-reason; sub-reasons go one level deep")
     uow.session.execute(insert(t.return_reasons).values(code=code, label=label.strip(), parent_code=parent_code or None,
                                                         active=True, position=len(codes)))
     forget_reason_codes()

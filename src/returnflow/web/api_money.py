@@ -12,7 +12,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query
+from fastapi import APIRouter, Body, Header, HTTPException, Query
 from pydantic import ConfigDict, Field, StrictInt
 
 from returnflow.bootstrap import Container
@@ -95,13 +95,16 @@ class DraftReturnIn(ApiIn):
 
 
 @router.post("/returns/preview")
-def preview_return(body: DraftReturnIn, container: ContainerDep) -> dict[str, Any]:
+def preview_return(body: DraftReturnIn, container: ContainerDep, principal: OptionalPrincipal) -> dict[str, Any]:
     """Eligibility (eligible / needs_review / not_eligible, a reason per failed check, explanations) and
-    the refund the customer would get if every unit comes back accepted. Stores nothing."""
+    the refund the customer would get if every unit comes back accepted. Stores nothing. As for a request,
+    ``photos`` counts from staff keys only."""
     preview = policies.preview_draft_return(
         container.uow, order_number=body.order_number, proof=body.email, policy=_policy(container),
+        staff=principal is not None,
         lines=[policies.DraftLine(order_line_id=l.order_line_id, quantity=l.quantity, reason=l.reason,
-                                  sub_reason=l.sub_reason, comment=l.comment, photos=l.photos,
+                                  sub_reason=l.sub_reason, comment=l.comment,
+                                  photos=l.photos if principal is not None else 0,
                                   conditions=tuple(l.conditions)) for l in body.lines])
     d, q = preview.decision, preview.quote
     return _money({"eligibility": {"verdict": str(d.verdict), "reasons": d.eligibility.reasons},
@@ -189,12 +192,15 @@ def file_claim(body: ClaimIn, key: IdempotencyKey, container: ContainerDep,
 
     There is no photo upload for claims: ``photos`` counts only from staff (who saw them, e.g. in an email).
     From a customer it is taken as 0, so a reason that needs a photo sends the claim to review; the agent
-    then authorizes it and settles it with the stored remedy (``POST /claims/{number}/settle``)."""
-    actor = f"staff:{principal.name}" if principal else f"customer:{body.email}"
+    then authorizes it and settles it with the stored remedy (``POST /claims/{number}/settle``). A staff key
+    needs the ``returns:write`` scope (403 otherwise)."""
+    if principal is not None and not principal.allows("returns:write"):
+        raise HTTPException(403, "the API key lacks the 'returns:write' scope")
+    actor = f"staff:{principal.name}" if principal else None
     result = claims.file_claim(container.uow, order_number=body.order_number, proof=body.email, lines=body.lines,
                                kind=body.kind, remedy=body.remedy, idempotency_key=key, actor=actor,
                                policy=_policy(container), photos=body.photos if principal else 0,
-                               comment=body.comment)
+                               comment=body.comment, staff=principal is not None)
     return _claim(result)
 
 

@@ -91,7 +91,8 @@ def customer_create_return(body: s.ReturnRequestIn, container: ContainerDep,
     rma = svc.request_return(
         container.uow, order_number=order_number, proof=order.customer_email,
         lines=[svc.RequestedLine(order_line_id=l.order_line_id, sku=l.sku, quantity=l.quantity, reason=l.reason,
-                                 reason_detail=l.comment) for l in body.lines],
+                                 reason_detail=l.comment, sub_reason=l.sub_reason,
+                                 conditions=tuple(l.conditions)) for l in body.lines],
         actor=f"customer:{order.customer_id}", policy=container.active_policy(), channel="api")
     return s.rma_out(rma)
 

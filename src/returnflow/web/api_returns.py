@@ -64,7 +64,8 @@ def create_return(body: s.ReturnRequestIn, container: ContainerDep, principal: O
     rma = svc.request_return(
         container.uow, order_number=body.order_number, proof=body.email or body.customer_id or "",
         lines=[svc.RequestedLine(order_line_id=l.order_line_id, sku=l.sku, quantity=l.quantity, reason=l.reason,
-                                 reason_detail=l.comment) for l in body.lines],
+                                 reason_detail=l.comment, sub_reason=l.sub_reason, conditions=tuple(l.conditions),
+                                 photos=l.photos if principal is not None else 0) for l in body.lines],
         actor=actor, policy=container.active_policy(), channel="api", staff=principal is not None)
     return s.rma_out(rma)
 

@@ -212,6 +212,16 @@ def _canonical(body: bytes) -> bytes:
         return body
 
 
+def _staff_credential(scope: Scope) -> bool:
+    """Whether the request carries a staff API key the way the API reads one (``X-API-Key`` or
+    ``Authorization: Bearer``; ``web.deps.optional_principal``). Any other ``Authorization`` is anonymous. A
+    wrong key is answered 401 before any order is looked at, so these requests cannot guess proofs."""
+    if _header(scope, b"x-api-key"):
+        return True
+    authorization = _header(scope, b"authorization") or ""
+    return authorization.lower().startswith("bearer ") and bool(authorization[7:].strip())
+
+
 class OrderLookupRateLimit:
     """At most ``per_minute`` public order lookups (``GET /api/v1/orders/...`` and customer-token requests)
     per client address in any 60 s window, per API process; over it: 429 with ``Retry-After``."""
@@ -223,7 +233,7 @@ class OrderLookupRateLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or self.per_minute <= 0 or not scope["path"].startswith(self.prefixes)
-                or _header(scope, b"x-api-key") or _header(scope, b"authorization")):
+                or _staff_credential(scope)):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]
@@ -235,13 +245,14 @@ class OrderLookupRateLimit:
 
 
 class ProofFailureRateLimit:
-    """Stops guessing of customer proofs on the public return endpoints.
+    """Stops guessing of customer proofs on the public API.
 
-    A public request (no staff key) to ``POST /api/v1/returns`` or ``GET /api/v1/returns/{number}`` that
-    answers 404 (unknown order, or an email that does not match) counts as a failed proof. After
-    ``max_failures`` failures from one client address in ``window_seconds``, further public requests to
-    these endpoints get 429 with ``Retry-After`` until the window has moved on. Successful requests are not
-    counted, so a busy shop is not slowed down. Per API process (rate-limit at the proxy as well).
+    A public request (no staff key, see :func:`_staff_credential`) to any ``/api/v1/`` endpoint that answers
+    404 (unknown order or RMA, or an email that does not match: returns, previews, claims, order lookups,
+    customer tokens) counts as a failed proof. After ``max_failures`` failures from one client address in
+    ``window_seconds``, further public API requests get 429 with ``Retry-After`` until the window has moved
+    on. Successful requests are not counted, so a busy shop is not slowed down. Per API process (rate-limit
+    at the proxy as well).
     """
 
     def __init__(self, app: ASGIApp, *, max_failures: int = 10, window_seconds: float = 900.0) -> None:
@@ -250,10 +261,8 @@ class ProofFailureRateLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        guarded = scope["type"] == "http" and (
-            (scope.get("method") == "POST" and path.rstrip("/") == "/api/v1/returns")
-            or (scope.get("method") == "GET" and path.startswith("/api/v1/returns/")))
-        if not guarded or _header(scope, b"x-api-key") or _header(scope, b"authorization"):
+        guarded = scope["type"] == "http" and path.startswith("/api/v1/")
+        if not guarded or _staff_credential(scope):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]

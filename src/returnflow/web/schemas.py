@@ -42,8 +42,12 @@ class ReturnLineIn(ApiIn):
     order_line_id: StrictInt | None = Field(None, description="order line id (or give sku)")
     sku: str | None = Field(None, min_length=1, max_length=64)
     quantity: StrictInt = Field(..., ge=1, le=1_000_000, description="units (a JSON integer)")
-    reason: str = Field(..., min_length=1, max_length=64)
+    reason: str = Field(..., min_length=1, max_length=64, description="a code of GET /api/v1/reasons")
+    sub_reason: str = Field("", max_length=64, description="a detail listed under the reason")
     comment: str = Field("", max_length=2000)
+    photos: int = Field(0, ge=0, le=50, description="counted from staff keys only (customers cannot upload here)")
+    conditions: list[str] = Field(default_factory=list, max_length=10,
+                                  description="condition statements confirmed, e.g. 'unworn'")
 
     @model_validator(mode="after")
     def _line_named(self) -> ReturnLineIn:
