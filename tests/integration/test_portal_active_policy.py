@@ -84,3 +84,47 @@ def test_the_portal_offers_the_policys_reasons_when_it_has_any_else_the_managed_
     assert r.status_code == 422 and "too_pink" in r.text
     with container.uow() as uow:
         assert uow.repo.list_rmas(RmaFilter(), offset=0, limit=10)[0] == 0
+
+
+PHOTO_POLICY = '''version = "photos-2026-12"
+[[reasons]]
+code = "damaged"
+label = "Arrived damaged"
+photo_required = true
+
+[[reasons]]
+code = "size"
+label = "Does not fit"
+'''
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_photo_uploaded_in_the_portal_counts_for_a_reason_that_needs_one(container: Container,
+                                                                          client: TestClient) -> None:
+    add_order(container, lines=[("SKU-A", 2, "10.00")])
+    policies.put_policy(container.uow, source=PHOTO_POLICY, actor="staff:admin")
+    container.forget_active_policy()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/returns").text).group(1)  # type: ignore[union-attr]
+    client.post("/returns/lookup", data={"csrf_token": token, "order_number": "100001", "proof": "ann@example.com"})
+    line_id = re.findall(r'name="qty_(\d+)"', client.get("/returns/order").text)[0]
+    form = {"csrf_token": token, "outcome": "refund", "shipping_method": "label", f"qty_{line_id}": "1",
+            f"reason_{line_id}": "damaged"}
+    with_photo = client.post("/returns/order", data=form, files={"photos": ("crack.png", _png(), "image/png")},
+                             follow_redirects=False)
+    assert with_photo.status_code == 303, with_photo.text[:500]
+    without = client.post("/returns/order", data=form, files={"photos": ("", b"", "application/octet-stream")},
+                          follow_redirects=False)
+    assert without.status_code == 303
+    first, second = svc.get_rma(container.uow, "RMA-000001"), svc.get_rma(container.uow, "RMA-000002")
+    assert str(first.status) in ("authorized", "label_issued")  # the photo was there: approved at once
+    assert str(second.status) == "in_review" and "a photo is needed" in second.decision
+    assert first.events[0].actor == "customer:C1"

@@ -127,22 +127,23 @@ class ReturnPolicy:
 
 @dataclass
 class Eligibility:
-    """The outcome of the checks: ``verdict`` and one reason per failed check."""
+    """The outcome of the checks: ``verdict``, one reason per failed check, and among them ``hard_reasons``,
+    the ones that refuse the return outright (the others only send it to review)."""
 
     verdict: Verdict = Verdict.ELIGIBLE
     reasons: list[str] = field(default_factory=list)
+    hard_reasons: list[str] = field(default_factory=list)
 
     def fail(self, reason: str, *, hard: bool) -> None:
         self.reasons.append(reason)
         if hard:
+            self.hard_reasons.append(reason)
             self.verdict = Verdict.NOT_ELIGIBLE
         elif self.verdict == Verdict.ELIGIBLE:
             self.verdict = Verdict.NEEDS_REVIEW
 
     def merge(self, other: Eligibility) -> Eligibility:
-        out = Eligibility(self.verdict, list(self.reasons))
-        for reason in other.reasons:
-            out.reasons.append(reason)
+        out = Eligibility(self.verdict, [*self.reasons, *other.reasons], [*self.hard_reasons, *other.hard_reasons])
         rank = [Verdict.ELIGIBLE, Verdict.NEEDS_REVIEW, Verdict.NOT_ELIGIBLE]
         out.verdict = max(self.verdict, other.verdict, key=rank.index)
         return out

@@ -8,6 +8,8 @@ anything is stored, so a refused upload leaves no RMA behind.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -179,8 +181,11 @@ def submit_return(uow_factory: UowFactory, *, order_number: str, email: str, lin
     if outcome == "exchange" and not exchange_note.strip():
         raise InvalidInput("tell us which size or colour you would like instead")
     checked = check_photos(photos or [])
+    # The photos are checked (real PNG/JPEG, size) and stored with the RMA for the agent: they count for a
+    # reason that needs one (the portal has one upload per return, so each line counts them all).
+    lines = [dataclasses.replace(line, photos=len(checked)) for line in lines]
     rma = svc.request_return(uow_factory, order_number=order_number, proof=email, lines=lines,
-                             actor=f"customer:{email.strip().lower()}", policy=policy, channel="portal")
+                             actor=None, policy=policy, channel="portal")
     now = datetime.now(UTC)
     with uow_factory() as uow:
         uow.session.execute(insert(t.return_preferences).values(

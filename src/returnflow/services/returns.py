@@ -167,8 +167,9 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
         decision = policy_terms.decide(policy, order=order, items=asked, at=at, customer=CustomerFacts(
             tier=tier or "standard", recent_returns=recent_returns))
         verdict = decision.eligibility
-        if verdict.verdict == Verdict.NOT_ELIGIBLE:
-            raise NotEligible("; ".join(verdict.reasons), verdict.reasons)
+        if verdict.verdict == Verdict.NOT_ELIGIBLE:  # the refusal names what refuses it, not what needs review
+            refusing = verdict.hard_reasons or verdict.reasons
+            raise NotEligible("; ".join(refusing), refusing)
         rma = ReturnAuthorization.request(number=uow.repo.next_rma_number(), order_id=order.id or 0,
                                           order_number=order.order_number, customer_id=order.customer_id,
                                           currency=order.currency, lines=rma_lines, actor=actor, at=at,
