@@ -25,6 +25,7 @@ from returnflow import cli_logistics
 from returnflow.adapters.importers.uci import import_uci, rejects_path_for
 from returnflow.planning.cli import plan_app, register_zone_cost_model
 from returnflow.bootstrap import Container, Settings, default_uci_path
+from returnflow.domain.errors import DomainError
 from returnflow.services.policies import load_policy_file
 from returnflow.services import access, analytics, centers, replay, setup, staff
 
@@ -166,13 +167,19 @@ def import_orders(path: Annotated[Path, typer.Argument(help="UCI Online Retail C
 
 
 @app.command("api-key")
-def api_key(name: str, scopes: Annotated[list[str], typer.Option("--scope")] = ["admin"],  # noqa: B006
+def api_key(name: str,
+            scopes: Annotated[list[str], typer.Option("--scope", help=f"repeat or comma-separate: {', '.join(access.SCOPES)}")
+                              ] = ["admin"],  # noqa: B006
             database_url: DbUrl = "") -> None:
     """Create a staff API key and print it (shown only once)."""
-    container = _container(database_url)
-    with container.uow() as uow:
-        key = access.create_api_key(uow, name=name, scopes=scopes)
-        uow.commit()
+    wanted = [scope.strip() for given in scopes for scope in given.split(",") if scope.strip()]
+    container = _connected(database_url)
+    try:
+        with _database_errors(container.settings.database_url), container.uow() as uow:
+            key = access.create_api_key(uow, name=name, scopes=wanted)
+            uow.commit()
+    except DomainError as exc:
+        _fail(exc.detail)
     typer.echo(key)
 
 

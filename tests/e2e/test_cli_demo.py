@@ -80,3 +80,22 @@ def test_db_upgrade_gives_a_database_without_centers_the_defaults_once(tmp_path:
     with engine.connect() as conn:
         assert list(conn.execute(select(t.return_centers.c.code)).scalars()) == ["RC-UK-01"]
     engine.dispose()
+
+
+def test_api_key_takes_comma_separated_scopes_and_refuses_bad_ones_in_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    assert CliRunner().invoke(app, ["db", "upgrade", "--database-url", url]).exit_code == 0
+    made = CliRunner().invoke(app, ["api-key", "ops", "--scope", "read,returns:write", "--database-url", url])
+    assert made.exit_code == 0 and made.output.strip().startswith("rf_"), made.output
+    for args, words in ((["api-key", "ops", "--scope", "read"], "exists already"),
+                        (["api-key", "other", "--scope", "bogus"], "scopes must be some of")):
+        refused = CliRunner().invoke(app, [*args, "--database-url", url])
+        assert refused.exit_code == 2 and words in refused.output and "Traceback" not in refused.output
+    from sqlalchemy import create_engine, select
+
+    from returnflow.adapters.db import tables as t
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(select(t.api_keys.c.name, t.api_keys.c.scopes)).all() == [("ops", ["read", "returns:write"])]
+    engine.dispose()
