@@ -305,22 +305,33 @@ def test_failed_proofs_count_on_every_public_endpoint_and_a_non_bearer_authoriza
     order = add_order(container)
     guess = "guess@example.com"
     line = {"order_line_id": order.lines[0].id, "quantity": 1, "reason": "damaged"}
-    tries = [  # ten wrong proofs spread over the endpoints that check one, each 404
+    tries = [(method, path, extra) for n in range(2) for method, path, extra in (
+        # ten wrong proofs spread over the endpoints that check one, each 404
         ("POST", "/api/v1/returns/preview", {"json": {"order_number": "100001", "email": guess, "lines": [line]}}),
         ("POST", "/api/v1/claims", {"json": {"order_number": "100001", "email": guess,
                                              "lines": {str(order.lines[0].id): 1}, "kind": "damaged",
-                                             "remedy": "refund"}, "headers": {"Idempotency-Key": "g"}}),
+                                             "remedy": "refund"}, "headers": {"Idempotency-Key": f"g{n}"}}),
         ("GET", f"/api/v1/orders/100001?email={guess}", {}),
         ("POST", "/api/v1/orders/100001/token", {"json": {"email": guess}}),
-        ("POST", "/api/v1/returns", {"json": {"order_number": "100001", "email": guess, "lines": [
-            {"sku": "SKU-A", "quantity": 1, "reason": "damaged"}]}}),
-    ] * 2
+        ("GET", f"/api/v1/returns/RMA-00000{n}?email={guess}", {}),  # an RMA number that does not exist
+    )]
     with TestClient(create_app(container)) as client:
+        # 404s that are not a rejected proof are not counted: an unknown route, a label not issued yet
+        for _ in range(12):
+            assert client.get("/api/v1/no-such-route").status_code == 404
+        made = client.post("/api/v1/returns", json={"order_number": "100001", "email": EMAIL, "lines": [LINE]})
+        assert made.status_code == 201
+        for _ in range(12):
+            assert client.get(f"/api/v1/returns/{made.json()['number']}/label.pdf?email={EMAIL}").status_code == 404
         basic = {"Authorization": "Basic eDp4"}  # not a staff key: the API reads only Bearer or X-API-Key
         answers = [client.request(method, path, **{**extra, "headers": {**extra.get("headers", {}), **basic}}
                                   ).status_code for method, path, extra in tries]
         assert answers == [404] * 10
         assert client.post("/api/v1/returns/preview", json=tries[0][2]["json"], headers=basic).status_code == 429
+        # a made-up staff key is refused (401) by every API endpoint, the order lookup included
+        fake = {"X-API-Key": "rf_junk"}
+        assert client.get(f"/api/v1/orders/100001?email={EMAIL}", headers=fake).status_code == 401
+        assert client.post("/api/v1/orders/100001/token", json={"email": EMAIL}, headers=fake).status_code == 401
 
 
 def test_a_line_named_by_id_and_another_sku_is_refused(container: Container) -> None:

@@ -23,6 +23,12 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class ProofRejected(NotFound):
+    """The caller's proof of ownership (order number + email, or an RMA number + email) does not match, or names
+    nothing: answered as a plain 404 (the same words whether the order exists or not), and counted by the
+    web layer's limit on guessing."""
+
+
 class InvalidInput(DomainError):
     """The request is well formed but its values break a rule (negative quantity, unknown SKU...)."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from returnflow.adapters.db.money_repository import MoneyRepository
 from returnflow.adapters.db.unit_of_work import UnitOfWork
-from returnflow.domain.errors import Conflict, InvalidInput, NotFound
+from returnflow.domain.errors import Conflict, InvalidInput, NotFound, ProofRejected
 from returnflow.domain.orders import Order, OrderLine
 from returnflow.domain.policy import LineRequest, ReturnPolicy
 from returnflow.domain.policy_file import parse_policy
@@ -173,7 +173,7 @@ def preview_draft_return(uow_factory: UowFactory, *, order_number: str, proof: s
     with uow_factory() as uow:
         order = uow.repo.order_by_number(order_number.strip())
         if order is None:
-            raise NotFound("no order matches that order number and email")
+            raise ProofRejected("no order matches that order number and email")
         verify_customer(order, proof, uow.repo.customer_email(order.customer_id), staff=staff)
         for draft in lines:
             if draft.reason:  # a draft may not have its reason yet (the portal previews as units are chosen)

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 
 from returnflow.adapters.db import tables as t
 from returnflow.domain import policy as policy_rules
-from returnflow.domain.errors import DomainError, InvalidInput, NotFound
+from returnflow.domain.errors import DomainError, InvalidInput, NotFound, ProofRejected
 from returnflow.domain.orders import LineKind
 from returnflow.domain.policy import ReturnPolicy, Verdict
 from returnflow.domain.returns import ReturnAuthorization
@@ -87,7 +87,7 @@ def resolve_proof(uow_factory: UowFactory, *, order_number: str, proof: str) -> 
                 t.customers.c.id == order.customer_id)).first() if order else None
             if postcode and row and row.postal_code and row.postal_code.replace(" ", "").upper() == postcode:
                 return order.customer_email  # type: ignore[union-attr]
-        raise NotFound("no order matches that order number and email")
+        raise ProofRejected("no order matches that order number and email")
     svc.find_order(uow_factory, order_number=order_number, proof=proof)
     return proof.lower()
 

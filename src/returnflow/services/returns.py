@@ -20,7 +20,7 @@ from returnflow.adapters.db.repository import event_payload
 from returnflow.adapters.db.unit_of_work import UnitOfWork
 from returnflow.adapters.db.money_repository import MoneyRepository
 from returnflow.domain import inspection, policy_terms
-from returnflow.domain.errors import IllegalTransition, InvalidInput, NotEligible, NotFound
+from returnflow.domain.errors import IllegalTransition, InvalidInput, NotEligible, NotFound, ProofRejected
 from returnflow.domain.money import share_of_units
 from returnflow.domain.orders import LineKind, Order, check_returnable
 from returnflow.domain.policy import LineRequest, ReturnPolicy, Verdict
@@ -68,7 +68,7 @@ def verify_customer(order: Order, proof: str, repo_email: str | None, *, staff: 
     accepted.discard("")
     if not proof or proof not in accepted:
         # Same words as an unknown order: the answer must not reveal which orders exist.
-        raise NotFound("no order matches that order number and email")
+        raise ProofRejected("no order matches that order number and email")
 
 
 def _finish(uow: UnitOfWork, rma: ReturnAuthorization, events_before: int) -> ReturnAuthorization:
@@ -90,7 +90,7 @@ def find_order(uow_factory: UowFactory, *, order_number: str, proof: str, staff:
     with uow_factory() as uow:
         order = uow.repo.order_by_number(order_number.strip())
         if order is None:
-            raise NotFound("no order matches that order number and email")
+            raise ProofRejected("no order matches that order number and email")
         verify_customer(order, proof, uow.repo.customer_email(order.customer_id), staff=staff)
         return order, uow.repo.returned_quantities(order.id or 0)
 
@@ -98,14 +98,15 @@ def find_order(uow_factory: UowFactory, *, order_number: str, proof: str, staff:
 def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, lines: list[RequestedLine],
                    actor: str | None, policy: ReturnPolicy, at: datetime | None = None, channel: str = "api",
                    auto_decide: bool = True, claim_remedy: str | None = None, staff: bool = False,
-                   check_reasons: bool = True) -> ReturnAuthorization:
+                   check_reasons: bool = True, claim_key: str | None = None) -> ReturnAuthorization:
     """Open an RMA for units of one order, then let the policy authorize it or send it to review.
 
     ``proof``: the order's email; with ``staff`` (an API key) the customer id too (:func:`verify_customer`).
     ``actor``: who asks, for the audit trail; None = the order's customer (``customer:<customer id>``).
     Reasons: a policy with ``[[reasons]]`` accepts only those (its own check); otherwise each line's reason must
     be an active code of the managed list (``services.staff.reason_codes``) unless ``check_reasons`` is off
-    (claims, whose kind is the reason).
+    (claims, whose kind is the reason). ``claim_key``: a claim's idempotency key, stored unique on the RMA
+    (a concurrent second claim with it fails with ``IntegrityError`` and stores nothing).
 
     Raises:
         NotFound: unknown order or wrong proof.
@@ -117,7 +118,7 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
         # One round trip: the order (locked), its lines, and the customer's stored email and tier.
         order, customer_email, tier = uow.repo.order_with_customer(order_number.strip(), for_update=True)
         if order is None:
-            raise NotFound("no order matches that order number and email")
+            raise ProofRejected("no order matches that order number and email")
         verify_customer(order, proof, customer_email, staff=staff)
         actor = actor or f"customer:{order.customer_id}"
         # One more round trip counts what the request needs: units already on returns and the customer's
@@ -176,6 +177,7 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
                                           channel=channel)
         rma.policy_version = policy.version
         rma.claim_remedy = claim_remedy
+        rma.claim_key = claim_key  # unique: a second RMA for the same claim key cannot be stored
         money.remember_policy(version=policy.version, source=policy.source, at=at)
         rma.decision = decision.summary()
         try:

@@ -26,9 +26,12 @@ from returnflow.services import dropoff, logistics, pickups, receipts, tracking
 from returnflow.services import returns as svc
 from returnflow.services.access import ApiPrincipal
 from returnflow.web.schemas import ApiIn
-from returnflow.web.deps import ContainerDep, OptionalPrincipal, require
+from returnflow.web.api_returns import customer_rma
+from returnflow.web.deps import ContainerDep, OptionalPrincipal, require, optional_principal
 
-router = APIRouter(prefix="/api/v1", tags=["logistics"])
+# Every API request that carries a staff key has it checked (401 when unknown), whatever the endpoint: the
+# proof-guessing limit exempts only requests with a staff credential (web.middleware.ProofFailureRateLimit).
+router = APIRouter(prefix="/api/v1", tags=["logistics"], dependencies=[Depends(optional_principal)])
 Writer = Annotated[ApiPrincipal, require("returns:write")]
 
 
@@ -46,16 +49,12 @@ Email = Annotated[str | None, Query(max_length=254)]
 
 def _customer_or_staff(container: Any, number: str, principal: ApiPrincipal | None, email: str | None) -> str:
     """The actor name; raises 404 (not 403) to a wrong email, so RMA numbers can't be probed."""
-    rma = svc.get_rma(container.uow, number)
     if principal is not None:
+        svc.get_rma(container.uow, number)  # 404 for an unknown number
         if not principal.allows("read"):
             raise HTTPException(403, "the API key lacks the 'read' scope")
         return f"staff:{principal.name}"
-    with container.uow() as uow:
-        order = uow.repo.order(rma.order_id)
-    if not email or order is None or email.strip().lower() != order.customer_email.lower():
-        raise NotFound(f"no return authorization {number}")
-    return f"customer:{rma.customer_id}"
+    return f"customer:{customer_rma(container, number, email).customer_id}"
 
 
 class AddressIn(ApiIn):

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, HTTPException, Query
+from fastapi import APIRouter, Body, Depends, HTTPException, Header, Query
 from pydantic import ConfigDict, Field, StrictInt
 
 from returnflow.bootstrap import Container
@@ -20,9 +20,11 @@ from returnflow.domain.policy import ReturnPolicy
 from returnflow.services import claims, exchanges, policies, settlement, store_credit
 from returnflow.services.access import ApiPrincipal
 from returnflow.web.schemas import ApiIn
-from returnflow.web.deps import ContainerDep, OptionalPrincipal, require
+from returnflow.web.deps import ContainerDep, OptionalPrincipal, require, optional_principal
 
-router = APIRouter(prefix="/api/v1", tags=["money"])
+# Every API request that carries a staff key has it checked (401 when unknown), whatever the endpoint: the
+# proof-guessing limit exempts only requests with a staff credential (web.middleware.ProofFailureRateLimit).
+router = APIRouter(prefix="/api/v1", tags=["money"], dependencies=[Depends(optional_principal)])
 Reader = Annotated[ApiPrincipal, require("read")]
 Writer = Annotated[ApiPrincipal, require("returns:write")]
 Refunder = Annotated[ApiPrincipal, require("refunds:write")]

@@ -6,18 +6,20 @@ import logging
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Header
 from pydantic import ConfigDict, Field
 
 from returnflow.bootstrap import Container
-from returnflow.domain.errors import NotFound
+from returnflow.domain.errors import NotFound, ProofRejected
 from returnflow.services import customer_tokens, webhooks
 from returnflow.services import returns as svc
 from returnflow.services.access import ApiPrincipal
 from returnflow.web import schemas as s
-from returnflow.web.deps import ContainerDep, require
+from returnflow.web.deps import ContainerDep, require, optional_principal
 
-router = APIRouter(prefix="/api/v1", tags=["production"])
+# Every API request that carries a staff key has it checked (401 when unknown), whatever the endpoint: the
+# proof-guessing limit exempts only requests with a staff credential (web.middleware.ProofFailureRateLimit).
+router = APIRouter(prefix="/api/v1", tags=["production"], dependencies=[Depends(optional_principal)])
 Admin = Annotated[ApiPrincipal, require("admin")]
 log = logging.getLogger("returnflow.web")
 
@@ -87,7 +89,7 @@ def customer_create_return(body: s.ReturnRequestIn, container: ContainerDep,
     with container.uow() as uow:
         order = uow.repo.order_by_number(order_number)
     if order is None:
-        raise NotFound("no order matches that order number and email")
+        raise ProofRejected("no order matches that order number and email")
     rma = svc.request_return(
         container.uow, order_number=order_number, proof=order.customer_email,
         lines=[svc.RequestedLine(order_line_id=l.order_line_id, sku=l.sku, quantity=l.quantity, reason=l.reason,

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import AwareDatetime
 
 from returnflow.adapters.db.repository import RmaFilter
-from returnflow.domain.errors import InvalidInput, NotFound
+from returnflow.domain.errors import InvalidInput, NotFound, ProofRejected
 from returnflow.domain.statuses import ReturnStatus
 from returnflow.adapters.carriers.base import CarrierUnavailable
 from returnflow.services import logistics, returns as svc, staff
 from returnflow.services.access import ApiPrincipal
 from returnflow.web import schemas as s
-from returnflow.web.deps import ContainerDep, OptionalPrincipal, require
+from returnflow.web.deps import ContainerDep, OptionalPrincipal, require, optional_principal
 
-router = APIRouter(prefix="/api/v1", tags=["returns"])
+# Every API request that carries a staff key has it checked (401 when unknown), whatever the endpoint: the
+# proof-guessing limit exempts only requests with a staff credential (web.middleware.ProofFailureRateLimit).
+router = APIRouter(prefix="/api/v1", tags=["returns"], dependencies=[Depends(optional_principal)])
 Writer = Annotated[ApiPrincipal, require("returns:write")]
 Refunder = Annotated[ApiPrincipal, require("refunds:write")]
 Reader = Annotated[ApiPrincipal, require("read")]
@@ -93,16 +95,25 @@ def list_returns(container: ContainerDep, _: Reader, status: str | None = None, 
 def get_return(number: str, container: ContainerDep, principal: OptionalPrincipal,
                email: Annotated[str | None, Query(max_length=254)] = None) -> dict[str, Any]:
     """An RMA with lines and audit trail: staff with the read scope, or its customer (email)."""
-    rma = svc.get_rma(container.uow, number)
-    if principal is not None:
-        if not principal.allows("read"):
-            raise HTTPException(403, "the API key lacks the 'read' scope")
-    else:
-        with container.uow() as uow:
-            order = uow.repo.order(rma.order_id)
-        if not email or order is None or email.strip().lower() != order.customer_email.lower():
-            raise NotFound(f"no return authorization {number}")
-    return s.rma_out(rma)
+    if principal is None:
+        return s.rma_out(customer_rma(container, number, email))
+    if not principal.allows("read"):
+        raise HTTPException(403, "the API key lacks the 'read' scope")
+    return s.rma_out(svc.get_rma(container.uow, number))
+
+
+def customer_rma(container: Any, number: str, email: str | None) -> Any:
+    """The RMA ``number`` for a customer who proves it with the order's email. An unknown number and a wrong
+    email get the same 404 (``ProofRejected``: RMA numbers cannot be probed, and guesses are counted)."""
+    try:
+        rma = svc.get_rma(container.uow, number)
+    except NotFound:
+        raise ProofRejected(f"no return authorization {number}") from None
+    with container.uow() as uow:
+        order = uow.repo.order(rma.order_id)
+    if not email or order is None or email.strip().lower() != order.customer_email.lower():
+        raise ProofRejected(f"no return authorization {number}")
+    return rma
 
 
 @router.post("/returns/{number}/authorize")

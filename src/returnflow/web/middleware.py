@@ -247,9 +247,10 @@ class OrderLookupRateLimit:
 class ProofFailureRateLimit:
     """Stops guessing of customer proofs on the public API.
 
-    A public request (no staff key, see :func:`_staff_credential`) to any ``/api/v1/`` endpoint that answers
-    404 (unknown order or RMA, or an email that does not match: returns, previews, claims, order lookups,
-    customer tokens) counts as a failed proof. After ``max_failures`` failures from one client address in
+    A public request (no staff key, see :func:`_staff_credential`) to any ``/api/v1/`` endpoint whose proof of
+    ownership is rejected (``domain.errors.ProofRejected``: an unknown order or RMA, or an email that does not
+    match; returns, previews, claims, order lookups, customer tokens, labels) counts as a failed proof; other
+    404s (an unknown route, a label not issued yet) do not. After ``max_failures`` failures from one client address in
     ``window_seconds``, further public API requests get 429 with ``Retry-After`` until the window has moved
     on. Successful requests are not counted, so a busy shop is not slowed down. Per API process (rate-limit
     at the proxy as well).
@@ -273,7 +274,8 @@ class ProofFailureRateLimit:
             return
 
         async def counting_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 404:
+            if (message["type"] == "http.response.start" and message["status"] == 404
+                    and scope.get("state", {}).get("proof_rejected")):
                 self.failures.hit(client)
             await send(message)
 

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from returnflow.domain.errors import Conflict, DomainError, IllegalTransition, InvalidInput, NotEligible, NotFound
+from returnflow.domain.errors import (Conflict, DomainError, IllegalTransition, InvalidInput, NotEligible, NotFound,
+                                      ProofRejected)
 
 log = logging.getLogger("returnflow.web")
 MEDIA_TYPE = "application/problem+json"
@@ -38,6 +39,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         extra: dict[str, Any] = {"instance": request.url.path}
+        if isinstance(exc, ProofRejected):
+            request.state.proof_rejected = True  # counted by middleware.ProofFailureRateLimit
         if isinstance(exc, NotEligible):
             extra["reasons"] = exc.reasons
         if isinstance(exc, IllegalTransition):
