@@ -319,12 +319,14 @@ def test_a_claim_key_never_replays_anothers_rma_and_a_read_key_cannot_file_claim
     before = snapshot(uow_factory)
     # other callers (the HTTP replay store tells callers apart by their credential header), with the same key,
     # for another order or a made-up one: refused by the claim service, ann's RMA not revealed
-    for caller, other in (("bob", {"order_number": bob.order_number, "email": bob.customer_email,
-                                   "lines": {str(bob.lines[0].id): 1}, "kind": "missing", "remedy": "refund"}),
-                          ("eve", {**body, "order_number": "x", "email": "a@b.c"})):
+    # (a stranger's made-up order: the proof is checked first, 404; bob proves his own order: the key is refused)
+    for caller, other, status in (
+            ("bob", {"order_number": bob.order_number, "email": bob.customer_email,
+                     "lines": {str(bob.lines[0].id): 1}, "kind": "missing", "remedy": "refund"}, 422),
+            ("eve", {**body, "order_number": "x", "email": "a@b.c"}, 404)):
         answer = client.post("/api/v1/claims", json=other,
                              headers={"Idempotency-Key": "K", "X-Customer-Token": caller})
-        assert answer.status_code == 422 and number not in answer.text, answer.text
+        assert answer.status_code == status and number not in answer.text, answer.text
     # ann's order with a wrong email and the same key (service level): not found, nothing revealed
     with pytest.raises(NotFound):
         claims.file_claim(uow_factory, order_number=ann.order_number, proof="eve@example.com",
@@ -342,3 +344,35 @@ def test_a_claim_key_never_replays_anothers_rma_and_a_read_key_cannot_file_claim
                          headers={"X-API-Key": reader, "Idempotency-Key": "k-read"})
     assert denied.status_code == 403
     assert snapshot(uow_factory) == before
+
+
+def test_a_claim_retried_or_sent_twice_at_once_makes_one_rma(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    """A claim that goes to review (no photo) has no refund yet to replay: its key, stored unique on the RMA,
+    is what makes retries (and two racing requests) find the first RMA."""
+    import threading
+
+    from returnflow.services import claims
+
+    policy = parse_policy(CLAIMS_POLICY)
+    o = recent_order(uow_factory, line(1, "30.00", 2), payments=[("card", "60.00")])
+
+    def file() -> claims.ClaimResult:
+        return claims.file_claim(uow_factory, order_number=o.order_number, proof=o.customer_email,
+                                 lines={o.lines[0].id: 1}, kind="damaged", remedy="refund", idempotency_key="twice",
+                                 actor=None, policy=policy)
+
+    first = file()
+    assert (first.rma.status, first.replayed) == (ReturnStatus.IN_REVIEW, False)
+    again = file()
+    assert (again.rma.number, again.replayed) == (first.rma.number, True)
+    results: list[claims.ClaimResult] = []
+    racers = [threading.Thread(target=lambda: results.append(claims.file_claim(
+        uow_factory, order_number=o.order_number, proof=o.customer_email, lines={o.lines[0].id: 1}, kind="damaged",
+        remedy="refund", idempotency_key="race", actor=None, policy=policy))) for _ in range(4)]
+    for thread in racers:
+        thread.start()
+    for thread in racers:
+        thread.join()
+    assert len(results) == 4 and len({r.rma.number for r in results}) == 1  # one RMA for the racing key
+    with uow_factory() as uow:
+        assert uow.session.execute(select(func.count()).select_from(t.return_authorizations)).scalar_one() == 2

@@ -136,7 +136,8 @@ class ReturnAuthorization:
     ``customer_id``, ``currency`` (the order's), ``status``, ``lines``, ``events`` (audit trail),
     ``requested_at`` (UTC), ``return_center_code`` (where the parcel goes / was received),
     ``decision`` (why the policy decided what it did), ``refund_total`` (settled amount),
-    ``claim_remedy`` (a claim's chosen remedy, used when an agent settles it after review).
+    ``claim_remedy`` (a claim's chosen remedy, used when an agent settles it after review), ``claim_key`` (the
+    idempotency key the claim was filed with).
     """
 
     number: str
@@ -157,6 +158,7 @@ class ReturnAuthorization:
     policy_version: str | None = None
     refund_total: Decimal = Decimal(0)
     claim_remedy: str | None = None
+    claim_key: str | None = None
     updated_at: datetime | None = None
     id: int | None = None
 

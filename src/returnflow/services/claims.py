@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from returnflow.adapters.db import tables as t
 from returnflow.adapters.db.money_repository import MoneyRepository
 from returnflow.adapters.db.repository import event_payload
 from returnflow.adapters.db.unit_of_work import UnitOfWork
-from returnflow.domain.errors import IllegalTransition, InvalidInput
+from returnflow.domain.errors import DomainError, IllegalTransition, InvalidInput, ProofRejected
 from returnflow.domain.policy import ReturnPolicy
 from returnflow.domain.returns import ReturnAuthorization
 from returnflow.domain.statuses import Resolution, ReturnStatus
@@ -63,30 +64,54 @@ def file_claim(uow_factory: UowFactory, *, order_number: str, proof: str, lines:
     """
     if kind not in CLAIM_KINDS or remedy not in REMEDIES:
         raise InvalidInput(f"a claim is {' or '.join(CLAIM_KINDS)}, settled by {', '.join(REMEDIES)}")
-    with uow_factory() as uow:
-        stored = MoneyRepository(uow.session).refund_by_key(idempotency_key)
-        exchange = uow.session.execute(select(t.exchanges.c.rma_id).where(
-            t.exchanges.c.idempotency_key == idempotency_key)).scalar()
-        rma_id = stored.rma_id if stored else exchange
-        if rma_id is not None:
-            prior = uow.session.execute(select(t.return_authorizations.c.number, t.return_authorizations.c.channel,
-                                               t.return_authorizations.c.order_id)
-                                        .where(t.return_authorizations.c.id == rma_id)).one()
-            order = uow.repo.order_by_number(order_number.strip())
-            if order is None or prior.order_id != order.id or prior.channel != "claim":
-                raise InvalidInput("this Idempotency-Key was already used for another request; use a new key")
-            returns.verify_customer(order, proof, uow.repo.customer_email(order.customer_id), staff=staff)
-            return ClaimResult(rma=returns.get_rma(uow_factory, prior.number), replayed=True)
-    rma = returns.request_return(uow_factory, order_number=order_number, proof=proof, actor=actor, policy=policy,
-                                 check_reasons=False, staff=staff,  # the claim's kind (damaged, missing) is its reason
-                                 at=at, channel="claim", claim_remedy=remedy,
-                                 lines=[returns.RequestedLine(quantity=q, reason=kind, order_line_id=i,
-                                                              reason_detail=comment, photos=photos)
-                                        for i, q in lines.items()])
+    replay = _replay(uow_factory, idempotency_key, order_number=order_number, proof=proof, staff=staff)
+    if replay is not None:
+        return replay
+    try:
+        rma = returns.request_return(
+            uow_factory, order_number=order_number, proof=proof, actor=actor, policy=policy,
+            check_reasons=False, staff=staff,  # the claim's kind (damaged, missing) is its reason
+            at=at, channel="claim", claim_remedy=remedy, claim_key=idempotency_key,
+            lines=[returns.RequestedLine(quantity=q, reason=kind, order_line_id=i, reason_detail=comment,
+                                         photos=photos) for i, q in lines.items()])
+    except (IntegrityError, DomainError):
+        # The same key filed concurrently: the other request's RMA holds the key (unique), or took the units
+        # first (this one then finds nothing left to claim); answer with the first claim. Otherwise re-raise.
+        replay = _replay(uow_factory, idempotency_key, order_number=order_number, proof=proof, staff=staff)
+        if replay is None:
+            raise
+        return replay
     if rma.status != ReturnStatus.AUTHORIZED:
         return ClaimResult(rma=rma)
     return settle_claim(uow_factory, rma.number, remedy=remedy, idempotency_key=idempotency_key,
                         actor=actor or f"customer:{rma.customer_id}", policy=policy)
+
+
+def _replay(uow_factory: UowFactory, key: str, *, order_number: str, proof: str, staff: bool) -> ClaimResult | None:
+    """The claim first filed with ``key`` (its RMA, or a refund or exchange settled under the key), answered
+    again to a caller who proves the same order; None when the key is new.
+
+    Raises:
+        ProofRejected: unknown order or wrong proof (checked first: a key tells nothing to a stranger).
+        InvalidInput: the key was used for another order or for something that is not a claim.
+    """
+    ra = t.return_authorizations.c
+    with uow_factory() as uow:
+        rma_id = uow.session.execute(select(ra.id).where(ra.claim_key == key)).scalar()
+        if rma_id is None:
+            stored = MoneyRepository(uow.session).refund_by_key(key)
+            rma_id = stored.rma_id if stored else uow.session.execute(
+                select(t.exchanges.c.rma_id).where(t.exchanges.c.idempotency_key == key)).scalar()
+        if rma_id is None:
+            return None
+        order = uow.repo.order_by_number(order_number.strip())
+        if order is None:
+            raise ProofRejected("no order matches that order number and email")
+        returns.verify_customer(order, proof, uow.repo.customer_email(order.customer_id), staff=staff)
+        prior = uow.session.execute(select(ra.number, ra.channel, ra.order_id).where(ra.id == rma_id)).one()
+        if prior.order_id != order.id or prior.channel != "claim":
+            raise InvalidInput("this Idempotency-Key was already used for another request; use a new key")
+    return ClaimResult(rma=returns.get_rma(uow_factory, prior.number), replayed=True)
 
 
 def settle_reviewed_claim(uow_factory: UowFactory, number: str, *, idempotency_key: str, actor: str,

@@ -140,6 +140,8 @@ return_authorizations = Table(
     Column("policy_version", String(64)),
     Column("refund_total", MONEY, nullable=False, default=0),
     Column("claim_remedy", String(16)),  # a claim's chosen remedy: refund, store_credit, replacement
+    # the Idempotency-Key a claim was filed with: unique, so a retried or concurrent claim finds the first RMA
+    Column("claim_key", String(255), unique=True),
     Column("requested_at", UTC, nullable=False, index=True),
     Column("updated_at", UTC),
 )
