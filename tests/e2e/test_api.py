@@ -464,8 +464,10 @@ def test_sub_reasons_photos_and_conditions_reach_the_checks_on_create_and_previe
     assert preview.status_code == 422 and "not a detail" in preview.text
     assert row_counts(container.engine) == before
     ok = client.post("/api/v1/returns", json={**ask, "lines": [
-        {**LINE, "reason": "not_as_described", "sub_reason": "wrong_size", "conditions": ["unworn"]}]})
+        {**LINE, "reason": "not_as_described", "sub_reason": "wrong_size", "conditions": ["unworn"],
+         "comment": "runs small"}]})
     assert ok.status_code == 201, ok.text
+    assert ok.json()["lines"][0]["comment"] == "sub-reason: wrong_size; runs small"  # kept, as the portal keeps it
 
     # a policy with [[reasons]]: a photo-required reason sends a customer's return to review whatever "photos"
     # says (customers cannot upload through this API); staff who saw the photos may state them
@@ -481,6 +483,9 @@ def test_sub_reasons_photos_and_conditions_reach_the_checks_on_create_and_previe
     wrong_detail = client.post("/api/v1/returns", json={**ask, "lines": [
         {"sku": "SKU-A", "quantity": 1, "reason": "size", "sub_reason": "too_pink"}]})
     assert wrong_detail.status_code == 422 and "too_pink" in wrong_detail.text
+    no_details = client.post("/api/v1/returns", json={**ask, "lines": [  # damaged lists no details at all
+        {"sku": "SKU-A", "quantity": 1, "reason": "damaged", "sub_reason": "too_small"}]})
+    assert no_details.status_code == 422 and "'too_small' is not a detail of 'Arrived damaged'" in no_details.text
 
 
 def test_a_missing_parcel_claim_is_not_refused_for_a_kind_the_policy_does_not_list(

@@ -85,10 +85,13 @@ def test_db_upgrade_gives_a_database_without_centers_the_defaults_once(tmp_path:
 def test_api_key_takes_comma_separated_scopes_and_refuses_bad_ones_in_one_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'keys.db'}"
     assert CliRunner().invoke(app, ["db", "upgrade", "--database-url", url]).exit_code == 0
-    made = CliRunner().invoke(app, ["api-key", "ops", "--scope", "read,returns:write", "--database-url", url])
+    made = CliRunner().invoke(app, ["api-key", "ops", "--scope", "read,returns:write", "--scope", "read",
+                                    "--database-url", url])  # a repeated scope counts once
     assert made.exit_code == 0 and made.output.strip().startswith("rf_"), made.output
     for args, words in ((["api-key", "ops", "--scope", "read"], "exists already"),
-                        (["api-key", "other", "--scope", "bogus"], "scopes must be some of")):
+                        (["api-key", "other", "--scope", "bogus"], "scopes must be some of"),
+                        (["api-key", " ", "--scope", "read"], "1 to 64 characters, got 0"),
+                        (["api-key", "n" * 65, "--scope", "read"], "1 to 64 characters, got 65")):
         refused = CliRunner().invoke(app, [*args, "--database-url", url])
         assert refused.exit_code == 2 and words in refused.output and "Traceback" not in refused.output
     from sqlalchemy import create_engine, select

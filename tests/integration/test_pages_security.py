@@ -172,3 +172,26 @@ def test_a_photo_that_is_not_an_image_is_refused_and_no_return_is_stored(contain
     assert r.status_code == 422 and "is not a JPEG, PNG or WebP photo" in r.text
     with container.uow() as uow:
         assert uow.session.execute(select(func.count()).select_from(t.return_authorizations)).scalar_one() == 0
+
+
+def test_a_fake_png_is_refused_and_an_oversized_upload_is_cut_off_with_413(container: Container,
+                                                                        client: TestClient) -> None:
+    order = add_order(container)
+    token = csrf(client)
+    client.post("/returns/lookup", data={"csrf_token": token, "order_number": "100001", "proof": "ann@example.com"})
+    line_id = order.lines[0].id
+    form = {"csrf_token": token, f"qty_{line_id}": "1", f"reason_{line_id}": "damaged", "outcome": "refund",
+            "shipping_method": "label"}
+    fake = b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>"  # PNG's first 8 bytes, then HTML
+    r = client.post("/returns/order", data=form, files={"photos": ("x.png", fake, "image/png")})
+    assert r.status_code == 422 and "is not a JPEG, PNG or WebP photo" in r.text
+    # 5 photos of 5 MiB + 1 MiB of fields is the most a return form may carry; 27 MiB is cut off
+    big = b"\x89PNG\r\n\x1a\n" + b"\0" * (27 * 1024 * 1024)
+    r = client.post("/returns/order", data=form, files={"photos": ("big.png", big, "image/png")})
+    assert r.status_code == 413
+    # the JSON API takes at most 2 MiB
+    r = client.post("/api/v1/returns", content=b'{"x": "' + b"a" * (3 * 1024 * 1024) + b'"}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    with container.uow() as uow:
+        assert uow.session.execute(select(func.count()).select_from(t.return_authorizations)).scalar_one() == 0

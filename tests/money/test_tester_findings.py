@@ -376,3 +376,26 @@ def test_a_claim_retried_or_sent_twice_at_once_makes_one_rma(uow_factory) -> Non
     assert len(results) == 4 and len({r.rma.number for r in results}) == 1  # one RMA for the racing key
     with uow_factory() as uow:
         assert uow.session.execute(select(func.count()).select_from(t.return_authorizations)).scalar_one() == 2
+
+
+def test_a_replacement_claim_for_an_item_not_stocked_is_refused_before_any_rma(uow_factory) -> None:  # type: ignore[no-untyped-def]
+    from returnflow.services import claims
+    from returnflow.services.exchanges import OutOfStock
+
+    policy = parse_policy(CLAIMS_POLICY)
+    o = recent_order(uow_factory, line(1, "30.00", 2, sku="MUG"), payments=[("card", "60.00")])
+
+    def file(key: str) -> claims.ClaimResult:
+        return claims.file_claim(uow_factory, order_number=o.order_number, proof=o.customer_email,
+                                 lines={o.lines[0].id: 1}, kind="missing", remedy="replacement", idempotency_key=key,
+                                 actor=None, policy=policy)
+
+    with pytest.raises(InvalidInput, match="MUG is not in the product catalogue"):
+        file("r1")
+    catalogue(uow_factory, ("MUG", "MUG", "30.00", 0))
+    after_catalogue = snapshot(uow_factory)
+    with pytest.raises(OutOfStock, match=r"1 unit\(s\) needed, 0 in stock"):
+        file("r2")
+    assert snapshot(uow_factory) == after_catalogue
+    with uow_factory() as uow:
+        assert uow.session.execute(select(func.count()).select_from(t.return_authorizations)).scalar_one() == 0

@@ -211,7 +211,7 @@ def _check_reason(policy: ReturnPolicy, line: OrderLine, request: LineRequest, r
         result.fail(f"'{request.reason}' is not one of the return reasons: "
                     f"{', '.join(r.label for r in policy.reasons)}", hard=True)
         return
-    if reason.sub_reasons and request.sub_reason and request.sub_reason not in reason.sub_reasons:
+    if request.sub_reason and request.sub_reason not in reason.sub_reasons:  # none listed: none accepted
         result.fail(f"'{request.sub_reason}' is not a detail of '{reason.label}'", hard=True)
     if reason.comment_required and not request.comment.strip():
         result.fail(f"please describe the problem ('{reason.label}' needs a comment)", hard=True)

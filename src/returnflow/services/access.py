@@ -36,7 +36,12 @@ def _hash(key: str) -> str:
 
 
 def create_api_key(uow: UnitOfWork, *, name: str, scopes: list[str], key: str | None = None) -> str:
-    """Store a new key and return its plain text (shown once). Raises ``InvalidInput``, ``Conflict``."""
+    """Store a new key and return its plain text (shown once). ``name``: 1-64 characters; ``scopes``: some of
+    :data:`SCOPES` (a repeat counts once). Raises ``InvalidInput``, ``Conflict``."""
+    name = name.strip()
+    if not 1 <= len(name) <= 64:
+        raise InvalidInput(f"an API key needs a name of 1 to 64 characters, got {len(name)}")
+    scopes = sorted(set(scopes))
     unknown = set(scopes) - set(SCOPES)
     if unknown or not scopes:
         raise InvalidInput(f"scopes must be some of {', '.join(SCOPES)}; got {sorted(unknown) or 'none'}")

@@ -67,6 +67,8 @@ def file_claim(uow_factory: UowFactory, *, order_number: str, proof: str, lines:
     replay = _replay(uow_factory, idempotency_key, order_number=order_number, proof=proof, staff=staff)
     if replay is not None:
         return replay
+    if remedy == "replacement":
+        _check_replacements(uow_factory, order_number=order_number, proof=proof, staff=staff, lines=lines)
     try:
         rma = returns.request_return(
             uow_factory, order_number=order_number, proof=proof, actor=actor, policy=policy,
@@ -112,6 +114,37 @@ def _replay(uow_factory: UowFactory, key: str, *, order_number: str, proof: str,
         if prior.order_id != order.id or prior.channel != "claim":
             raise InvalidInput("this Idempotency-Key was already used for another request; use a new key")
     return ClaimResult(rma=returns.get_rma(uow_factory, prior.number), replayed=True)
+
+
+def _check_replacements(uow_factory: UowFactory, *, order_number: str, proof: str, staff: bool,
+                        lines: dict[int, int]) -> None:
+    """Before a replacement claim opens an RMA: each claimed item is in the catalogue with enough stock
+    (``services.exchanges`` reserves it at settlement; stock taken in between still leaves the claim
+    authorized, unsettled).
+
+    Raises:
+        ProofRejected: unknown order or wrong proof. InvalidInput: an item not in the catalogue, or a line that
+        is not on the order. OutOfStock: not enough units in stock.
+    """
+    from returnflow.services.exchanges import OutOfStock
+
+    with uow_factory() as uow:
+        order = uow.repo.order_by_number(order_number.strip())
+        if order is None:
+            raise ProofRejected("no order matches that order number and email")
+        returns.verify_customer(order, proof, uow.repo.customer_email(order.customer_id), staff=staff)
+        by_id = {line.id: line for line in order.lines}
+        for line_id, units in lines.items():
+            line = by_id.get(line_id)
+            if line is None:
+                raise InvalidInput(f"order {order.order_number} has no line {line_id}")
+            if uow.session.execute(select(t.products.c.sku).where(t.products.c.sku == line.sku)).first() is None:
+                raise InvalidInput(f"{line.sku} is not in the product catalogue, so it cannot be replaced; "
+                                   "choose a refund or store credit")
+            in_stock = uow.repo.stock_total(line.sku)
+            if in_stock < units:
+                raise OutOfStock(f"{line.sku} is out of stock ({units} unit(s) needed, {in_stock} in stock); "
+                                 "choose a refund or store credit")
 
 
 def settle_reviewed_claim(uow_factory: UowFactory, number: str, *, idempotency_key: str, actor: str,

@@ -9,11 +9,13 @@ anything is stored, so a refused upload leaves no RMA behind.
 from __future__ import annotations
 
 import dataclasses
+import io
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from PIL import Image
 from sqlalchemy import insert, select
 
 from returnflow.adapters.db import tables as t
@@ -34,6 +36,8 @@ PICKUP_WINDOWS = ("08:00-12:00", "12:00-16:00", "16:00-20:00")
 PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"RIFF": "image/webp"}
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 5
+#: The largest form that carries photos: the photos at their largest, plus 1 MiB for the other fields.
+MAX_UPLOAD_BYTES = MAX_PHOTOS * MAX_PHOTO_BYTES + 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -157,10 +161,22 @@ def check_photos(photos: list[Photo]) -> list[tuple[str, bytes]]:
         kind = next((ct for magic, ct in PHOTO_TYPES.items() if photo.content.startswith(magic)), None)
         if kind == "image/webp" and photo.content[8:12] != b"WEBP":
             kind = None
+        if kind is not None and not _decodes(photo.content):
+            kind = None  # the right first bytes, but not an image (Pillow cannot read it)
         if kind is None:
             raise InvalidInput(f"the file “{photo.filename[:80]}” is not a JPEG, PNG or WebP photo")
         out.append((kind, photo.content))
     return out
+
+
+def _decodes(content: bytes) -> bool:
+    """Whether Pillow reads ``content`` as an image (its header and structure: ``Image.verify``)."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.verify()
+    except Exception:  # noqa: BLE001  (Pillow raises many kinds for a broken file)
+        return False
+    return True
 
 
 def submit_return(uow_factory: UowFactory, *, order_number: str, email: str, lines: list[svc.RequestedLine],

@@ -161,9 +161,12 @@ def request_return(uow_factory: UowFactory, *, order_number: str, proof: str, li
                                  requested=requested.quantity)
             paid = share_of_units(order.line_paid_total(line), quantity=line.quantity, units_before=already,
                                   units=requested.quantity, currency=order.currency)
+            # the sub-reason is kept with the line, in front of the customer's words
+            detail = "; ".join(filter(None, [f"sub-reason: {requested.sub_reason.strip()}"
+                                             if requested.sub_reason.strip() else "", requested.reason_detail.strip()]))
             rma_lines.append(ReturnLine(order_line_id=line.id or 0, sku=line.sku, description=line.description,
                                         quantity=requested.quantity, reason=requested.reason.strip(),
-                                        reason_detail=requested.reason_detail, paid_amount=paid))
+                                        reason_detail=detail, paid_amount=paid))
         money = MoneyRepository(uow.session)
         decision = policy_terms.decide(policy, order=order, items=asked, at=at, customer=CustomerFacts(
             tier=tier or "standard", recent_returns=recent_returns))

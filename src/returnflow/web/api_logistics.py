@@ -31,6 +31,8 @@ from returnflow.web.deps import ContainerDep, OptionalPrincipal, require, option
 
 # Every API request that carries a staff key has it checked (401 when unknown), whatever the endpoint: the
 # proof-guessing limit exempts only requests with a staff credential (web.middleware.ProofFailureRateLimit).
+#: Carrier event feeds and 3PL receipt batches may be larger than the API's general 2 MiB body limit.
+FEED_BODY_BYTES = 16 * 1024 * 1024
 router = APIRouter(prefix="/api/v1", tags=["logistics"], dependencies=[Depends(optional_principal)])
 Writer = Annotated[ApiPrincipal, require("returns:write")]
 
@@ -280,7 +282,7 @@ def _report_out(report: tracking.TrackingReport) -> dict[str, Any]:
             "rmas_changed": sorted(set(report.rmas_changed))}
 
 
-@router.post("/carriers/easypost/events")
+@router.post("/carriers/easypost/events", max_body_size=FEED_BODY_BYTES)
 async def easypost_event(request: Request, container: ContainerDep,
                          x_hmac_signature: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     """An EasyPost Event (``tracker.created`` / ``tracker.updated``): the tracker's current status."""
@@ -332,7 +334,7 @@ def _parse_events(body: bytes, content_type: str) -> list[CarrierEventIn]:
                            f"{str(error)[:500]}") from error
 
 
-@router.post("/carriers/{carrier}/events")
+@router.post("/carriers/{carrier}/events", max_body_size=FEED_BODY_BYTES)
 async def carrier_events(carrier: Annotated[str, Path(pattern="^[a-z0-9_-]{2,32}$")], request: Request,
                          container: ContainerDep,
                          x_returnflow_signature: Annotated[str | None, Header()] = None) -> dict[str, Any]:
@@ -362,7 +364,7 @@ class ReceiptRowIn(ApiIn):
     receipt_id: str = Field("", max_length=100)
 
 
-@router.post("/3pl/receipts")
+@router.post("/3pl/receipts", max_body_size=FEED_BODY_BYTES)
 def third_party_receipts(body: Annotated[list[ReceiptRowIn], Field(max_length=5000)], container: ContainerDep,
                          p: Partner) -> dict[str, Any]:
     """A 3PL's receipt and grading rows: per-row validation; bad rows are listed and change nothing."""

@@ -13,6 +13,10 @@ from returnflow.bootstrap_production import ProductionSettings
 from returnflow.web import api_logistics, api_money, api_production, api_returns, middleware, ops, pages, problems
 
 
+
+#: Largest request body in general, and for the routes that take photos (portal, warehouse console).
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
 def create_app(container: Container | None = None) -> FastAPI:
     """Build the app; ``container`` defaults to one made from the environment's settings."""
 
@@ -28,8 +32,11 @@ def create_app(container: Container | None = None) -> FastAPI:
             stop_worker.set()
         app.state.container.dispose()
 
+    # Request bodies: 2 MiB unless a route says otherwise (photo uploads, carrier feeds, 3PL receipts); a larger
+    # body is refused with 413 while it streams in, before it is read into memory or spooled to disk.
     app = FastAPI(docs_url=None, redoc_url=None, title="Returnflow", version="0.1.0", lifespan=lifespan,
-                  description="Returns management: request, authorize, ship, receive, inspect, settle.")
+                  description="Returns management: request, authorize, ship, receive, inspect, settle.",
+                  max_body_size=MAX_BODY_BYTES)
     _install_offline_docs(app)
     problems.install(app)
     app.include_router(api_returns.router)

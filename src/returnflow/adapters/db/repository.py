@@ -225,6 +225,11 @@ class Repository:
                                         .where(t.stock_movements.c.sku == sku)
                                         .where(t.stock_movements.c.location_code == location_code)).scalar_one())
 
+    def stock_total(self, sku: str) -> int:
+        """Units of ``sku`` in stock over all locations (the stock movement ledger)."""
+        return int(self.session.execute(select(func.coalesce(func.sum(t.stock_movements.c.quantity), 0))
+                                        .where(t.stock_movements.c.sku == sku)).scalar_one())
+
     def return_center_exists(self, code: str) -> bool:
         return self.session.execute(select(t.return_centers.c.code).where(t.return_centers.c.code == code)
                                     ).first() is not None

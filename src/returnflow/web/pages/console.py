@@ -67,7 +67,7 @@ def rma_page(request: Request, container: ContainerDep, user: ConsoleUser, numbe
         return scan_page(request, container, user, error=_sentence(exc.detail), code=number)
 
 
-@router.post("/rma/{number}/receive", dependencies=[CsrfChecked])
+@router.post("/rma/{number}/receive", dependencies=[CsrfChecked], max_body_size=portal.MAX_UPLOAD_BYTES)
 async def receive(request: Request, container: ContainerDep, user: ConsoleUser, number: str) -> Response:
     form = await security.read_form(request)
     counts = []

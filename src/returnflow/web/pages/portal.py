@@ -132,7 +132,7 @@ def preview(request: Request, container: ContainerDep) -> Response:
                          "lines": {str(k): str(v) for k, v in result.lines.items()}})
 
 
-@router.post("/returns/order", dependencies=[CsrfChecked])
+@router.post("/returns/order", dependencies=[CsrfChecked], max_body_size=portal.MAX_UPLOAD_BYTES)
 async def submit(request: Request, container: ContainerDep) -> Response:
     session = _portal_session(request)
     if session is None:
@@ -145,13 +145,12 @@ async def submit(request: Request, container: ContainerDep) -> Response:
             reason = str(form.get(f"reason_{line_id}") or "")
             sub = str(form.get(f"subreason_{line_id}") or "")
             comment = str(form.get(f"comment_{line_id}") or "")[:2000]
-            detail = "; ".join(filter(None, [f"sub-reason: {sub}" if sub else "", comment.strip()]))
             try:
                 quantity = int(str(value))
             except ValueError:
                 quantity = 0
             lines.append(svc.RequestedLine(order_line_id=int(line_id) if line_id.isdigit() else -1,
-                                           quantity=quantity, reason=reason, reason_detail=detail,
+                                           quantity=quantity, reason=reason, reason_detail=comment,
                                            sub_reason=sub[:64]))
     fields = {k: str(v) for k, v in form.items() if not isinstance(v, UploadFile)}
     if not lines:
