@@ -26,7 +26,7 @@ from returnflow.adapters.importers.uci import import_uci, rejects_path_for
 from returnflow.planning.cli import plan_app, register_zone_cost_model
 from returnflow.bootstrap import Container, Settings, default_uci_path
 from returnflow.domain.errors import DomainError
-from returnflow.services.policies import load_policy_file
+from returnflow.services.policies import load_policy_file, put_policy
 from returnflow.services import access, analytics, centers, replay, setup, staff
 
 app = typer.Typer(help="Returnflow: returns management (reverse logistics) for e-commerce.", no_args_is_help=True)
@@ -221,6 +221,9 @@ def demo(database_url: DbUrl = "",
             with container.uow() as uow:
                 centers.ensure_default_centers(uow)
                 uow.commit()
+            # The demo's policy becomes the database's active stored policy, so any server started on this
+            # database later (`returnflow serve`) decides new returns with it, as `make run` does.
+            put_policy(container.uow, source=policy_file.read_text(encoding="utf-8"), actor="system:demo")
             started = perf_counter()
             report = _import(container, path, quiet=json_output)
     except (ValueError, OSError) as exc:

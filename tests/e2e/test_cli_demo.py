@@ -49,6 +49,12 @@ def test_the_demo_imports_replays_and_summarises_a_slice_as_json(slice_file: Pat
     rejects = tmp_path / "data" / "import_rejects" / "first_2000.csv"
     assert summary["rejects_path"] == str(rejects)
     assert rejects.read_text(encoding="utf-8").count("\n") == 1 + 558
+    # a server started on this database later decides new returns with the demo's policy (its active version)
+    from returnflow.bootstrap import Container, Settings
+
+    later = Container(Settings(database_url=url))
+    assert later.active_policy().version == "demo-1"  # policies/demo.toml
+    later.dispose()
 
 
 def test_the_demo_refuses_a_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -116,6 +116,9 @@ def test_a_photo_uploaded_in_the_portal_counts_for_a_reason_that_needs_one(conta
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/returns").text).group(1)  # type: ignore[union-attr]
     client.post("/returns/lookup", data={"csrf_token": token, "order_number": "100001", "proof": "ann@example.com"})
     line_id = re.findall(r'name="qty_(\d+)"', client.get("/returns/order").text)[0]
+    # units chosen before a reason: the preview prices them (no reason check yet), as the page asks for one
+    early = client.get(f"/returns/order/preview?line_{line_id}=1")
+    assert early.status_code == 200 and early.json()["total"] == "10.00", early.text
     form = {"csrf_token": token, "outcome": "refund", "shipping_method": "label", f"qty_{line_id}": "1",
             f"reason_{line_id}": "damaged"}
     with_photo = client.post("/returns/order", data=form, files={"photos": ("crack.png", _png(), "image/png")},

@@ -333,9 +333,14 @@ def test_a_claim_key_never_replays_anothers_rma_and_a_read_key_cannot_file_claim
                           lines={ann.lines[0].id: 1}, kind="missing", remedy="refund", idempotency_key="K",
                           actor=None, policy=parse_policy(CLAIMS_POLICY))
     assert snapshot(uow_factory) == before
-    # ann herself, same key: the first claim's answer
+    # ann herself, same key: the first claim's answer; the same key for another claim of hers: refused
     again = client.post("/api/v1/claims", json=body, headers={"Idempotency-Key": "K"})
     assert (again.json()["replayed"], again.json()["rma_number"]) == (True, number)
+    other_claim = client.post("/api/v1/claims", json={**body, "kind": "damaged", "remedy": "store_credit"},
+                              headers={"Idempotency-Key": "K", "X-Customer-Token": "ann-phone"})
+    assert other_claim.status_code == 422 and "different claim" in other_claim.text
+    assert client.post("/api/v1/claims", json={**body, "lines": {str(ann.lines[0].id): True}},
+                       headers={"Idempotency-Key": "K-bool"}).status_code == 422  # units are JSON integers
     # a key with only the read scope may not file (its photo count would be trusted)
     with uow_factory() as uow:
         reader = access.create_api_key(uow, name="reader", scopes=["read"])

@@ -202,7 +202,7 @@ def _check_item(policy: ReturnPolicy, line: OrderLine, request: LineRequest, res
 
 
 def _check_reason(policy: ReturnPolicy, line: OrderLine, request: LineRequest, result: Eligibility) -> None:
-    if not policy.reasons:
+    if not policy.reasons or not request.reason:  # no reason yet (a draft previewed as units are chosen)
         return
     reason = policy.reason(request.reason)
     if reason is None and not request.listed_only:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -64,7 +65,8 @@ def file_claim(uow_factory: UowFactory, *, order_number: str, proof: str, lines:
     """
     if kind not in CLAIM_KINDS or remedy not in REMEDIES:
         raise InvalidInput(f"a claim is {' or '.join(CLAIM_KINDS)}, settled by {', '.join(REMEDIES)}")
-    replay = _replay(uow_factory, idempotency_key, order_number=order_number, proof=proof, staff=staff)
+    same = {"lines": lines, "kind": kind, "remedy": remedy}
+    replay = _replay(uow_factory, idempotency_key, order_number=order_number, proof=proof, staff=staff, same=same)
     if replay is not None:
         return replay
     if remedy == "replacement":
@@ -79,7 +81,8 @@ def file_claim(uow_factory: UowFactory, *, order_number: str, proof: str, lines:
     except (IntegrityError, DomainError):
         # The same key filed concurrently: the other request's RMA holds the key (unique), or took the units
         # first (this one then finds nothing left to claim); answer with the first claim. Otherwise re-raise.
-        replay = _replay(uow_factory, idempotency_key, order_number=order_number, proof=proof, staff=staff)
+        replay = _replay(uow_factory, idempotency_key, order_number=order_number, proof=proof, staff=staff,
+                         same=same)
         if replay is None:
             raise
         return replay
@@ -89,13 +92,16 @@ def file_claim(uow_factory: UowFactory, *, order_number: str, proof: str, lines:
                         actor=actor or f"customer:{rma.customer_id}", policy=policy)
 
 
-def _replay(uow_factory: UowFactory, key: str, *, order_number: str, proof: str, staff: bool) -> ClaimResult | None:
+def _replay(uow_factory: UowFactory, key: str, *, order_number: str, proof: str, staff: bool,
+            same: dict[str, Any]) -> ClaimResult | None:
     """The claim first filed with ``key`` (its RMA, or a refund or exchange settled under the key), answered
-    again to a caller who proves the same order; None when the key is new.
+    again to a caller who proves the same order and asks the same (``same``: lines, kind, remedy); None when
+    the key is new.
 
     Raises:
         ProofRejected: unknown order or wrong proof (checked first: a key tells nothing to a stranger).
-        InvalidInput: the key was used for another order or for something that is not a claim.
+        InvalidInput: the key was used for another order, for something that is not a claim, or for a claim
+        of other lines, kind or remedy.
     """
     ra = t.return_authorizations.c
     with uow_factory() as uow:
@@ -113,7 +119,13 @@ def _replay(uow_factory: UowFactory, key: str, *, order_number: str, proof: str,
         prior = uow.session.execute(select(ra.number, ra.channel, ra.order_id).where(ra.id == rma_id)).one()
         if prior.order_id != order.id or prior.channel != "claim":
             raise InvalidInput("this Idempotency-Key was already used for another request; use a new key")
-    return ClaimResult(rma=returns.get_rma(uow_factory, prior.number), replayed=True)
+    rma = returns.get_rma(uow_factory, prior.number)
+    asked = ({int(k): int(v) for k, v in same["lines"].items()}, same["kind"], same["remedy"])
+    first = ({l.order_line_id: l.quantity for l in rma.lines}, rma.lines[0].reason if rma.lines else "",
+             rma.claim_remedy)
+    if asked != first:
+        raise InvalidInput("this Idempotency-Key was already used for a different claim; use a new key")
+    return ClaimResult(rma=rma, replayed=True)
 
 
 def _check_replacements(uow_factory: UowFactory, *, order_number: str, proof: str, staff: bool,

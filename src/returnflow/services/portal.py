@@ -140,7 +140,7 @@ def preview(uow_factory: UowFactory, *, order_number: str, proof: str, units: di
         NotFound: wrong order/proof. InvalidInput: an unknown line or more units than are left.
     """
     reasons = reasons or {}
-    lines = [DraftLine(order_line_id=line_id, quantity=count, reason=reasons.get(line_id) or "not_stated")
+    lines = [DraftLine(order_line_id=line_id, quantity=count, reason=reasons.get(line_id) or "")
              for line_id, count in units.items() if count > 0]
     if not lines:
         return Preview(currency="", lines={}, total=Decimal(0), store_credit_total=Decimal(0))

@@ -180,7 +180,7 @@ class ClaimIn(ApiIn):
     model_config = ConfigDict(extra="forbid")
     order_number: str = Field(..., min_length=1, max_length=64)
     email: str = Field(..., min_length=1, max_length=254)
-    lines: dict[int, int] = Field(..., min_length=1)
+    lines: dict[int, StrictInt] = Field(..., min_length=1, description="order line id -> units (JSON integers)")
     kind: str = Field(..., pattern="^(damaged|missing)$")
     remedy: str = Field(..., pattern="^(refund|store_credit|replacement)$")
     photos: int = Field(0, ge=0, le=50)
