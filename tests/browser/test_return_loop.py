@@ -50,6 +50,12 @@ def test_customer_return_of_a_real_order_goes_through_review_receipt_and_refund(
     page.locator(f"#reason_{line_id}").select_option("damaged")
     page.locator(f"#subreason_{line_id}").select_option("damaged_item")
     page.locator(f"#comment_{line_id}").fill("Two packs were torn open")
+    # a photo over the 5 MB limit is refused by the page before any upload, with a message by the field
+    page.locator("#photos").set_input_files([{"name": "huge.jpg", "mimeType": "image/jpeg",
+                                              "buffer": b"\xff\xd8\xff" + b"\0" * (6 * 1024 * 1024)}])
+    assert "larger than 5 MB" in page.locator("#photos-problem").inner_text()
+    page.locator("#photos").set_input_files([])
+    assert page.locator("#photos-problem").inner_text() == ""
     page.get_by_label("Refund to the original payment").check()
     page.get_by_label("Printable label (PDF)").check()
     # 2 x 1.95 = 3.90 GBP; store credit +10 % = 4.29 GBP.

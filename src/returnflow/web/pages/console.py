@@ -53,7 +53,8 @@ def _rma_page(request: Request, container: ContainerDep, number: str, *, error: 
     return render(request, "console/receive.html", status_code, rma=rma, error=error,
                   centers=_centers(container), checklist=warehouse.CHECKLIST,
                   dispositions=[d.value for d in Disposition], proposals=proposals,
-                  proposals_json=json.dumps(proposals), empty=empty,
+                  proposals_json=json.dumps(proposals), empty=empty, max_photos=portal.MAX_PHOTOS,
+                  max_photo_bytes=portal.MAX_PHOTO_BYTES,
                   closable=str(rma.status) == "received" and not counted,
                   receivable=str(rma.status) in ("authorized", "label_issued", "in_transit", "partially_received",
                                                  "expired"))

@@ -1,6 +1,25 @@
-// Small progressive enhancements: sub-reasons, conditional fields, live refund preview, proposals.
+// Small progressive enhancements: sub-reasons, conditional fields, live refund preview, proposals, photo limits.
 (function () {
   "use strict";
+  // Photo inputs (data-max-files, data-max-bytes): refuse too many or too large files before the upload starts,
+  // with a message by the field; the server checks again (413 / 422).
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+    function check() {
+      var maxFiles = +input.dataset.maxFiles, maxBytes = +input.dataset.maxBytes, problem = "";
+      if (input.files.length > maxFiles) problem = "Choose at most " + maxFiles + " photos.";
+      Array.prototype.forEach.call(input.files, function (f) {
+        if (!problem && f.size > maxBytes) problem = "“" + f.name + "” is larger than " + Math.round(maxBytes / 1048576) + " MB.";
+      });
+      input.setCustomValidity(problem);
+      var note = document.getElementById(input.id + "-problem");
+      if (note) note.textContent = problem;
+      return !problem;
+    }
+    input.addEventListener("change", check);
+    input.form.addEventListener("submit", function (event) {
+      if (!check()) { event.preventDefault(); input.reportValidity(); }
+    });
+  });
   var form = document.getElementById("return-form");
   if (form) {
     var subs = JSON.parse(document.getElementById("subreasons").textContent || "{}");
