@@ -131,3 +131,30 @@ def test_a_photo_uploaded_in_the_portal_counts_for_a_reason_that_needs_one(conta
     assert str(first.status) in ("authorized", "label_issued")  # the photo was there: approved at once
     assert str(second.status) == "in_review" and "a photo is needed" in second.decision
     assert first.events[0].actor == "customer:C1"
+
+
+def test_an_agent_sees_the_customers_photo_on_the_return_and_nobody_else_can_fetch_it(container: Container) -> None:
+    from tests.integration.pages_helpers import login, staff_client as signed_client
+
+    add_order(container, lines=[("SKU-A", 2, "10.00")])
+    policies.put_policy(container.uow, source=PHOTO_POLICY, actor="staff:admin")
+    container.forget_active_policy()
+    photo = _png()
+    clients = signed_client(container)
+    client = next(clients)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/returns").text).group(1)  # type: ignore[union-attr]
+    client.post("/returns/lookup", data={"csrf_token": token, "order_number": "100001", "proof": "ann@example.com"})
+    line_id = re.findall(r'name="qty_(\d+)"', client.get("/returns/order").text)[0]
+    sent = client.post("/returns/order", data={"csrf_token": token, "outcome": "refund", "shipping_method": "label",
+                                               f"qty_{line_id}": "1", f"reason_{line_id}": "damaged"},
+                       files={"photos": ("crack.png", photo, "image/png")}, follow_redirects=False)
+    assert sent.status_code == 303
+    anonymous = client.get("/ops/returns/RMA-000001/photos/1", follow_redirects=False)
+    assert anonymous.status_code in (303, 401) and anonymous.content != photo
+    login(client, "agent")
+    page = client.get("/ops/returns/RMA-000001").text
+    src = re.search(r'<img src="(/ops/returns/RMA-000001/photos/\d+)"', page).group(1)  # type: ignore[union-attr]
+    shown = client.get(src)
+    assert (shown.status_code, shown.headers["content-type"], shown.content) == (200, "image/png", photo)
+    assert client.get("/ops/returns/RMA-000001/photos/999").status_code == 404
+    clients.close()

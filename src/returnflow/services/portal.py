@@ -246,6 +246,36 @@ def preferences(uow_factory: UowFactory, rma_id: int) -> dict[str, str]:
         return {k: v for k, v in row._mapping.items() if k != "rma_id"} if row else {}
 
 
+@dataclass(frozen=True)
+class StoredPhoto:
+    """A photo kept with an RMA: ``source`` customer or warehouse; ``data`` the image bytes as uploaded."""
+
+    id: int
+    source: str
+    content_type: str
+    size_bytes: int
+    uploaded_at: datetime
+
+
+def photos_of(uow_factory: UowFactory, rma_id: int) -> list[StoredPhoto]:
+    """The photos stored for an RMA, oldest first (without their bytes)."""
+    c = t.return_photos.c
+    with uow_factory() as uow:
+        rows = uow.session.execute(select(c.id, c.source, c.content_type, c.size_bytes, c.uploaded_at)
+                                   .where(c.rma_id == rma_id).order_by(c.id)).all()
+    return [StoredPhoto(r.id, r.source, r.content_type, r.size_bytes, r.uploaded_at) for r in rows]
+
+
+def photo_bytes(uow_factory: UowFactory, rma_id: int, photo_id: int) -> tuple[str, bytes]:
+    """(content type, bytes) of photo ``photo_id`` of the RMA. Raises ``NotFound`` (also for another RMA's photo)."""
+    c = t.return_photos.c
+    with uow_factory() as uow:
+        row = uow.session.execute(select(c.content_type, c.data).where(c.id == photo_id, c.rma_id == rma_id)).first()
+    if row is None:
+        raise NotFound(f"no photo {photo_id} on this return")
+    return str(row.content_type), bytes(row.data)
+
+
 def photo_count(uow_factory: UowFactory, rma_id: int) -> dict[str, int]:
     """Photos stored for an RMA by source (customer, warehouse)."""
     from sqlalchemy import func

@@ -174,10 +174,23 @@ def _detail(request: Request, container: ContainerDep, number: str, *, error: st
     preview = {l.id: allocations.get(l.order_line_id, Decimal(0)) for l in rma.lines}
     return render(request, "ops/detail.html", status_code, rma=rma, error=error, actions=page_actions(rma), buttons=BUTTONS,
                   prefs=portal.preferences(container.uow, rma.id or 0), photos=portal.photo_count(container.uow, rma.id or 0),
+                  stored_photos=portal.photos_of(container.uow, rma.id or 0),
                   paid_total=sum((l.paid_amount for l in rma.lines), Decimal(0)),
                   preview=preview, preview_total=sum(preview.values(), Decimal(0)),
                   outcomes=portal.OUTCOMES, shipping_methods=portal.SHIPPING_METHODS,
                   tracking_link=str(request.url_for("track", token=security.tracking_token(request, rma.number))))
+
+
+@router.get("/ops/returns/{number}/photos/{photo_id}")
+def photo(number: str, photo_id: int, container: ContainerDep, user: OpsUser) -> Response:
+    """A photo of the RMA (customer's or warehouse's), for signed-in staff; never cached by shared caches."""
+    try:
+        rma = svc.get_rma(container.uow, number)
+        content_type, data = portal.photo_bytes(container.uow, rma.id or 0, photo_id)
+    except NotFound:
+        return Response("no such photo", status_code=404, media_type="text/plain")
+    return Response(data, media_type=content_type, headers={"Cache-Control": "private, max-age=3600",
+                                                            "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/ops/returns/{number}")
