@@ -135,3 +135,18 @@ def add_order(container: Container, *, order_number: str = "100001", customer_id
         uow.session.add(order)
         uow.commit()
     return order
+
+
+#: A small policy with its own reasons: "damaged" needs a photo, "size" has two details (tests of reasons,
+#: sub-reasons and photos).
+PHOTO_AND_SIZE_POLICY = '''version = "photo-and-size"
+[[reasons]]
+code = "damaged"
+label = "Arrived damaged"
+photo_required = true
+
+[[reasons]]
+code = "size"
+label = "Does not fit"
+sub_reasons = ["too_small", "too_large"]
+'''

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from returnflow.bootstrap import Container
 from returnflow.services import access
 from returnflow.web.app import create_app
-from tests.conftest import add_order
+from tests.conftest import PHOTO_AND_SIZE_POLICY, add_order
 from tests.db_counts import row_counts
 
 EMAIL = "ann@example.com"
@@ -435,19 +435,6 @@ def test_the_reasons_endpoint_lists_what_a_request_may_give(container: Container
         assert client.post(f"/api/v1/returns/{number}/cancel", json={}, headers=staff).status_code == 200
 
 
-FASHION_LIKE = '''version = "fashion-like"
-[[reasons]]
-code = "damaged"
-label = "Arrived damaged"
-photo_required = true
-
-[[reasons]]
-code = "size"
-label = "Does not fit"
-sub_reasons = ["too_small", "too_large"]
-'''
-
-
 def test_sub_reasons_photos_and_conditions_reach_the_checks_on_create_and_preview(
         container: Container, client: TestClient, staff: dict[str, str]) -> None:
     from returnflow.services import policies
@@ -471,7 +458,7 @@ def test_sub_reasons_photos_and_conditions_reach_the_checks_on_create_and_previe
 
     # a policy with [[reasons]]: a photo-required reason sends a customer's return to review whatever "photos"
     # says (customers cannot upload through this API); staff who saw the photos may state them
-    policies.put_policy(container.uow, source=FASHION_LIKE, actor="staff:admin")
+    policies.put_policy(container.uow, source=PHOTO_AND_SIZE_POLICY, actor="staff:admin")
     container.forget_active_policy()
     public = client.post("/api/v1/returns", json={**ask, "lines": [
         {"sku": "SKU-B", "quantity": 1, "reason": "damaged", "photos": 2}]})
@@ -493,7 +480,7 @@ def test_a_missing_parcel_claim_is_not_refused_for_a_kind_the_policy_does_not_li
     from returnflow.services import policies
 
     add_order(container, placed_at=datetime.now(UTC) - timedelta(days=3))
-    policies.put_policy(container.uow, source=FASHION_LIKE, actor="staff:admin")  # lists damaged and size only
+    policies.put_policy(container.uow, source=PHOTO_AND_SIZE_POLICY, actor="staff:admin")  # lists damaged and size only
     container.forget_active_policy()
     order_line = client.get(f"/api/v1/orders/100001?email={EMAIL}").json()["lines"][1]["id"]
     claim = client.post("/api/v1/claims", headers={"Idempotency-Key": "m1"}, json={

@@ -160,14 +160,19 @@ def test_a_tracking_link_shows_only_its_own_return(container: Container, client:
     assert r.status_code == 404 and bob.number not in r.text
 
 
-def test_a_photo_that_is_not_an_image_is_refused_and_no_return_is_stored(container: Container,
-                                                                          client: TestClient) -> None:
+def _return_form(container: Container, client: TestClient) -> dict[str, str]:
+    """Ann's order 100001 found in the portal; the form fields returning 1 unit of line 1 as damaged."""
     order = add_order(container)
     token = csrf(client)
     client.post("/returns/lookup", data={"csrf_token": token, "order_number": "100001", "proof": "ann@example.com"})
     line_id = order.lines[0].id
-    r = client.post("/returns/order", data={"csrf_token": token, f"qty_{line_id}": "1", f"reason_{line_id}": "damaged",
-                                            "outcome": "refund", "shipping_method": "label"},
+    return {"csrf_token": token, f"qty_{line_id}": "1", f"reason_{line_id}": "damaged", "outcome": "refund",
+            "shipping_method": "label"}
+
+
+def test_a_photo_that_is_not_an_image_is_refused_and_no_return_is_stored(container: Container,
+                                                                          client: TestClient) -> None:
+    r = client.post("/returns/order", data=_return_form(container, client),
                     files={"photos": ("evil.jpg", b"#!/bin/sh\necho not a photo", "image/jpeg")})
     assert r.status_code == 422 and "is not a JPEG, PNG or WebP photo" in r.text
     with container.uow() as uow:
@@ -176,12 +181,7 @@ def test_a_photo_that_is_not_an_image_is_refused_and_no_return_is_stored(contain
 
 def test_a_fake_png_is_refused_and_an_oversized_upload_is_cut_off_with_413(container: Container,
                                                                         client: TestClient) -> None:
-    order = add_order(container)
-    token = csrf(client)
-    client.post("/returns/lookup", data={"csrf_token": token, "order_number": "100001", "proof": "ann@example.com"})
-    line_id = order.lines[0].id
-    form = {"csrf_token": token, f"qty_{line_id}": "1", f"reason_{line_id}": "damaged", "outcome": "refund",
-            "shipping_method": "label"}
+    form = _return_form(container, client)
     fake = b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>"  # PNG's first 8 bytes, then HTML
     r = client.post("/returns/order", data=form, files={"photos": ("x.png", fake, "image/png")})
     assert r.status_code == 422 and "is not a JPEG, PNG or WebP photo" in r.text

@@ -13,11 +13,10 @@ from returnflow.adapters.db.repository import RmaFilter
 from returnflow.bootstrap import Container
 from returnflow.services import policies
 from returnflow.services import returns as svc
-from tests.conftest import add_order
+from tests.conftest import PHOTO_AND_SIZE_POLICY, add_order
 from tests.integration.pages_helpers import staff_client
 
 STORED = 'version = "portal-2026-12"\n[fees]\nreturn_shipping_fee = "2.00"\n'
-
 
 
 @pytest.fixture
@@ -86,18 +85,6 @@ def test_the_portal_offers_the_policys_reasons_when_it_has_any_else_the_managed_
         assert uow.repo.list_rmas(RmaFilter(), offset=0, limit=10)[0] == 0
 
 
-PHOTO_POLICY = '''version = "photos-2026-12"
-[[reasons]]
-code = "damaged"
-label = "Arrived damaged"
-photo_required = true
-
-[[reasons]]
-code = "size"
-label = "Does not fit"
-'''
-
-
 def _png() -> bytes:
     import io
 
@@ -111,7 +98,7 @@ def _png() -> bytes:
 def test_a_photo_uploaded_in_the_portal_counts_for_a_reason_that_needs_one(container: Container,
                                                                           client: TestClient) -> None:
     add_order(container, lines=[("SKU-A", 2, "10.00")])
-    policies.put_policy(container.uow, source=PHOTO_POLICY, actor="staff:admin")
+    policies.put_policy(container.uow, source=PHOTO_AND_SIZE_POLICY, actor="staff:admin")
     container.forget_active_policy()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/returns").text).group(1)  # type: ignore[union-attr]
     client.post("/returns/lookup", data={"csrf_token": token, "order_number": "100001", "proof": "ann@example.com"})
@@ -137,7 +124,7 @@ def test_an_agent_sees_the_customers_photo_on_the_return_and_nobody_else_can_fet
     from tests.integration.pages_helpers import login, staff_client as signed_client
 
     add_order(container, lines=[("SKU-A", 2, "10.00")])
-    policies.put_policy(container.uow, source=PHOTO_POLICY, actor="staff:admin")
+    policies.put_policy(container.uow, source=PHOTO_AND_SIZE_POLICY, actor="staff:admin")
     container.forget_active_policy()
     photo = _png()
     clients = signed_client(container)

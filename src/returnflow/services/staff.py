@@ -8,13 +8,12 @@ RFC 9106 "second recommended option"); a hash made with older parameters is upgr
 from __future__ import annotations
 
 import secrets
-import time
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-from weakref import WeakKeyDictionary
 
 from argon2 import PasswordHasher
+from cachetools import TTLCache, cached
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, insert, select, update
 
@@ -172,18 +171,14 @@ def list_reasons(uow: UnitOfWork, *, active_only: bool = True) -> list[Reason]:
 #: Seconds a process keeps the managed reason codes before reading them again (``add_reason`` in the same
 #: process clears them at once; another process's new reason is accepted here within this time).
 REASONS_TTL_SECONDS = 60.0
-_reason_codes: WeakKeyDictionary[Any, tuple[float, dict[str, str | None]]] = WeakKeyDictionary()
 
 
+@cached(TTLCache(maxsize=8, ttl=REASONS_TTL_SECONDS), key=lambda uow: uow.session.get_bind(), lock=threading.Lock())
 def reason_codes(uow: UnitOfWork) -> dict[str, str | None]:
     """Code -> parent code of the active managed reasons, sub-reasons included (the defaults while the table is
-    empty), read at most every ``REASONS_TTL_SECONDS`` per process: checked on every return request."""
-    bind, now = uow.session.get_bind(), time.monotonic()
-    cached = _reason_codes.get(bind)
-    if cached is None or cached[0] <= now:
-        cached = (now + REASONS_TTL_SECONDS, {r.code: r.parent_code for r in list_reasons(uow)})
-        _reason_codes[bind] = cached
-    return cached[1]
+    empty), read at most every ``REASONS_TTL_SECONDS`` per process and database: checked on every return request.
+    Callers must not change the dict."""
+    return {r.code: r.parent_code for r in list_reasons(uow)}
 
 
 def check_reason(uow: UnitOfWork, policy: ReturnPolicy, reason: str, sub_reason: str = "") -> None:
@@ -209,7 +204,7 @@ def check_reason(uow: UnitOfWork, policy: ReturnPolicy, reason: str, sub_reason:
 
 def forget_reason_codes() -> None:
     """Drop this process's cached reason codes (after a change to ``return_reasons``)."""
-    _reason_codes.clear()
+    reason_codes.cache_clear()  # type: ignore[attr-defined]
 
 
 def offered_reasons(uow: UnitOfWork, policy: ReturnPolicy) -> list[Reason]:
